@@ -1,0 +1,65 @@
+// Package store defines how Parley keeps its data. One interface, one implementation per
+// database engine (sqlite/, postgres/), both built on the shared SQL in sqlstore/ and held to the
+// same behaviour by the conformance suite in storetest/.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	cv "github.com/parleyhq/parley/internal/conversation"
+)
+
+// Store is everything Parley keeps. Every method that touches conversations takes the
+// assistant's id and never sees another assistant's rows: a conversation of another assistant
+// is ErrNotFound, exactly like a missing one.
+type Store interface {
+	// Close releases the database.
+	Close() error
+	// Engine names the database engine ("sqlite" or "postgres").
+	Engine() string
+
+	CreateAssistant(ctx context.Context, name string) (cv.Assistant, error)
+	Assistant(ctx context.Context, id string) (cv.Assistant, error)
+	Assistants(ctx context.Context) ([]cv.Assistant, error)
+
+	// CreateToken stores t (its ID, hash and times set by the caller).
+	CreateToken(ctx context.Context, t cv.Token) error
+	// TokenByHash finds a token by the hash of its secret, usable or not.
+	TokenByHash(ctx context.Context, hash []byte) (cv.Token, error)
+	Tokens(ctx context.Context, assistantID string) ([]cv.Token, error)
+	RevokeToken(ctx context.Context, tokenID string, at time.Time) error
+	TouchToken(ctx context.Context, tokenID string, at time.Time) error
+
+	// Settings returns the assistant's settings document ({} when never set).
+	Settings(ctx context.Context, assistantID string) (json.RawMessage, error)
+	SaveSettings(ctx context.Context, assistantID string, doc json.RawMessage) error
+
+	// CreateConversations stores a batch of validated new conversations in one transaction.
+	// A conversation whose external_id the assistant already has for that source is not created
+	// again: its new messages (by message external_id) are appended and Created is false.
+	CreateConversations(ctx context.Context, assistantID string, in []cv.NewConversation) ([]Created, error)
+	Conversation(ctx context.Context, assistantID, id string) (cv.Conversation, error)
+	Conversations(ctx context.Context, assistantID string, f cv.Filter) (cv.ConversationPage, error)
+	// UpdateConversation loads the conversation in a transaction, lets fn change it and return
+	// log events to record, and saves it with a new version. When ifVersion is not 0 and differs
+	// from the stored version, nothing changes and the error is ErrPreconditionFailed.
+	UpdateConversation(ctx context.Context, assistantID, id string, ifVersion int64, fn func(*cv.Conversation) ([]cv.Log, error)) (cv.Conversation, error)
+	// DeleteConversation removes the conversation and everything derived from it.
+	DeleteConversation(ctx context.Context, assistantID, id string) error
+
+	// AppendMessage adds a validated message to a conversation. A message external_id already
+	// known in that conversation returns the stored message and false.
+	AppendMessage(ctx context.Context, assistantID, conversationID string, m cv.NewMessage) (cv.Event, bool, error)
+	Events(ctx context.Context, assistantID, conversationID string, f cv.EventFilter) (cv.EventPage, error)
+}
+
+// Created is the outcome of one conversation of a CreateConversations batch.
+type Created struct {
+	Conversation cv.Conversation
+	Created      bool
+}
+
+// ClockFunc returns the current time; stores take one so tests can control it.
+type ClockFunc func() time.Time
