@@ -1,0 +1,144 @@
+// Package postgres is Parley's engine for more than one machine: PostgreSQL through pgx, where
+// several `parley serve` processes share one database.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/parleyhq/parley/internal/search"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune Open.
+type Options struct {
+	// Schema, when set, is created if missing and used as the search_path (tests give each
+	// test its own).
+	Schema string
+	// MaxConns bounds the pool (0: pgxpool's default).
+	MaxConns int32
+}
+
+// Open connects to the database at url and migrates it.
+func Open(ctx context.Context, url string, now store.ClockFunc, opt Options) (*sqlstore.Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if opt.MaxConns > 0 {
+		cfg.MaxConns = opt.MaxConns
+	}
+	if opt.Schema != "" {
+		if err := createSchema(ctx, cfg.ConnConfig, opt.Schema); err != nil {
+			return nil, err
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = opt.Schema
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return sqlstore.New(db, db, Dialect{}, now, func() error { pool.Close(); return nil }), nil
+}
+
+func createSchema(ctx context.Context, cfg *pgx.ConnConfig, schema string) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+	return err
+}
+
+// DropSchema removes a schema made for a test.
+func DropSchema(ctx context.Context, url, schema string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	return err
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := Migrations(db)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Migrations returns the goose provider of this engine's schema.
+func Migrations(db *sql.DB) (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectPostgres, db, mustSub(migrations, "migrations"))
+}
+
+// Dialect is PostgreSQL's side of the shared SQL.
+type Dialect struct{}
+
+func (Dialect) Name() string                  { return "postgres" }
+func (Dialect) Rebind(q string) string        { return q }
+func (Dialect) Time(t time.Time) any          { return t.UTC() }
+func (Dialect) ForUpdate() string             { return " FOR UPDATE" }
+func (Dialect) MetadataKeyArg(key string) any { return key }
+func (Dialect) MetadataText(n int) string {
+	return "(c.client_metadata ->> $" + strconv.Itoa(n) + "::text)"
+}
+func (Dialect) SearchMatch(n int) string {
+	return "c.rid IN (SELECT conversation_rid FROM conversation_search WHERE tsv @@ to_tsquery('simple', $" + strconv.Itoa(n) + "))"
+}
+func (Dialect) SearchArg(q search.Query) string { return q.TSQuery() }
+func (Dialect) InsertSearch(rid int64, assistantID, meta string) (string, []any) {
+	return `INSERT INTO conversation_search (conversation_rid, assistant_id, meta, body) VALUES ($1, $2, $3, '')`, []any{rid, assistantID, meta}
+}
+func (Dialect) UpdateSearchMeta() string {
+	return `UPDATE conversation_search SET meta = $2 WHERE conversation_rid = $1`
+}
+func (Dialect) AppendSearchBody() string {
+	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE conversation_rid = $1 AND length(body) < $3`
+}
+func (Dialect) DeleteSearch() string {
+	return `DELETE FROM conversation_search WHERE conversation_rid = $1`
+}
+
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func (Dialect) IsUniqueViolation(err error) bool { return pgCode(err) == "23505" }
+func (Dialect) IsBusy(err error) bool {
+	c := pgCode(err)
+	return c == "40001" || c == "40P01"
+}

@@ -1,0 +1,129 @@
+// Package sqlite is Parley's embedded default engine: one SQLite file in WAL mode, one writer
+// connection (SQLite allows one writer at a time; queueing in Go is cheaper than busy waits)
+// and a pool of readers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parleyhq/parley/internal/search"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// FileName is the database file inside the data directory.
+const FileName = "parley.db"
+
+// Open opens (creating if needed) the database in dataDir and migrates it.
+func Open(ctx context.Context, dataDir string, now store.ClockFunc) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return OpenFile(ctx, filepath.Join(dataDir, FileName), now)
+}
+
+// OpenFile opens the database at path and migrates it.
+func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.Store, error) {
+	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "cache_size(-32000)", "temp_store(MEMORY)"}
+	dsn := func(extra ...string) string {
+		v := url.Values{}
+		for _, p := range append(pragmas, extra...) {
+			v.Add("_pragma", p)
+		}
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	r.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
+	return sqlstore.New(w, r, Dialect{}, now), nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := Migrations(db)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Migrations returns the goose provider of this engine's schema.
+func Migrations(db *sql.DB) (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"))
+}
+
+// Dialect is SQLite's side of the shared SQL.
+type Dialect struct{}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+func (Dialect) Name() string                  { return "sqlite" }
+func (Dialect) Rebind(q string) string        { return placeholder.ReplaceAllString(q, "?$1") }
+func (Dialect) Time(t time.Time) any          { return t.UnixMicro() }
+func (Dialect) ForUpdate() string             { return "" }
+func (Dialect) MetadataKeyArg(key string) any { return `$."` + key + `"` }
+func (Dialect) MetadataText(n int) string {
+	p := "$" + strconv.Itoa(n)
+	return "(CASE json_type(c.client_metadata, " + p + ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(c.client_metadata, " + p + ") AS TEXT) END)"
+}
+func (Dialect) SearchMatch(n int) string {
+	return "c.rid IN (SELECT rowid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(n) + ")"
+}
+func (Dialect) SearchArg(q search.Query) string { return q.FTS5() }
+func (Dialect) InsertSearch(rid int64, _, meta string) (string, []any) {
+	return `INSERT INTO conversation_search (rowid, meta, body) VALUES ($1, $2, '')`, []any{rid, meta}
+}
+func (Dialect) UpdateSearchMeta() string {
+	return `UPDATE conversation_search SET meta = $2 WHERE rowid = $1`
+}
+func (Dialect) AppendSearchBody() string {
+	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE rowid = $1 AND length(body) < $3`
+}
+func (Dialect) DeleteSearch() string { return `DELETE FROM conversation_search WHERE rowid = $1` }
+
+func (Dialect) IsUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+func (Dialect) IsBusy(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		c := e.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return err != nil && strings.Contains(err.Error(), "database is locked")
+}

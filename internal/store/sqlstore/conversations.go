@@ -1,0 +1,282 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/search"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// MaxSearchBody bounds the indexed text of one conversation (PostgreSQL's tsvector holds at
+// most 1 MB); text past it is kept but not searchable.
+const MaxSearchBody = 512 << 10
+
+const convColumns = `c.rid, c.id, c.assistant_id, c.ord, c.created_at, c.updated_at, c.last_message_at, c.title, c.source,
+ c.terminated, c.resolution_status, c.has_unread_messages, c.last_message_content, c.most_frequent_language,
+ c.assignee_type, c.assignee_id, c.assignee_name, c.visitor_name, c.visitor_email, c.visitor_phone_number,
+ c.visitor_label, c.url, c.client_metadata, c.last_visitor_message_at, c.unified_analysis, c.sentiment, c.topic,
+ c.is_flagged, c.external_id, c.version, c.event_count, c.message_count`
+
+func scanConversation(sc interface{ Scan(...any) error }) (cv.Conversation, error) {
+	var c cv.Conversation
+	var created, updated, last dbTime
+	var lastVisitor nullTime
+	var meta, analysis nullBytes
+	err := sc.Scan(&c.RowID, &c.ID, &c.AssistantID, &c.Ord, &created, &updated, &last, &c.Title, &c.Source,
+		&c.Terminated, &c.ResolutionStatus, &c.HasUnreadMessages, &c.LastMessageContent, &c.MostFrequentLanguage,
+		&c.Assignee.Type, &c.Assignee.ID, &c.Assignee.Name, &c.VisitorName, &c.VisitorEmail, &c.VisitorPhoneNumber,
+		&c.VisitorLabel, &c.URL, &meta, &lastVisitor, &analysis, &c.Sentiment, &c.Topic,
+		&c.IsFlagged, &c.ExternalID, &c.Version, &c.EventCount, &c.MessageCount)
+	if err != nil {
+		return c, err
+	}
+	c.CreatedAt, c.UpdatedAt, c.LastMessageAt, c.LastVisitorMessageAt = created.t, updated.t, last.t, lastVisitor.t
+	if meta.b != nil {
+		if err := json.Unmarshal(meta.b, &c.ClientMetadata); err != nil {
+			return c, err
+		}
+	}
+	if len(analysis.b) > 0 && string(analysis.b) != "null" {
+		c.UnifiedAnalysis = analysis.b
+	}
+	return c, nil
+}
+
+// conversationTx reads a conversation inside tx, locked for update.
+func (s *Store) conversationTx(ctx context.Context, tx *sql.Tx, assistantID, id string) (cv.Conversation, error) {
+	if !validID(id) || !validID(assistantID) {
+		return cv.Conversation{}, cv.ErrNotFound
+	}
+	c, err := scanConversation(tx.QueryRowContext(ctx, s.q(`SELECT `+convColumns+` FROM conversations c WHERE c.id = $1 AND c.assistant_id = $2`+s.d.ForUpdate()), id, assistantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, cv.ErrNotFound
+	}
+	return c, err
+}
+
+// Conversation finds one of the assistant's conversations.
+func (s *Store) Conversation(ctx context.Context, assistantID, id string) (cv.Conversation, error) {
+	if !validID(id) || !validID(assistantID) {
+		return cv.Conversation{}, cv.ErrNotFound
+	}
+	c, err := scanConversation(s.r.QueryRowContext(ctx, s.q(`SELECT `+convColumns+` FROM conversations c WHERE c.id = $1 AND c.assistant_id = $2`), id, assistantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, cv.ErrNotFound
+	}
+	return c, err
+}
+
+// CreateConversations stores a batch of new conversations in one transaction.
+func (s *Store) CreateConversations(ctx context.Context, assistantID string, in []cv.NewConversation) ([]store.Created, error) {
+	if !validID(assistantID) {
+		return nil, cv.ErrNotFound
+	}
+	var out []store.Created
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		for i := range in {
+			r, err := s.createTx(ctx, tx, assistantID, &in[i])
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n *cv.NewConversation) (store.Created, error) {
+	now := s.clock()
+	if n.ExternalID != nil {
+		var id string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM conversations WHERE assistant_id = $1 AND source = $2 AND external_id = $3`),
+			assistantID, n.Source, *n.ExternalID).Scan(&id)
+		switch {
+		case err == nil:
+			c, err := s.conversationTx(ctx, tx, assistantID, id)
+			if err != nil {
+				return store.Created{}, err
+			}
+			for i := range n.Messages {
+				if _, _, err := s.appendTx(ctx, tx, &c, &n.Messages[i], now); err != nil {
+					return store.Created{}, err
+				}
+			}
+			if err := s.saveTx(ctx, tx, &c, now); err != nil {
+				return store.Created{}, err
+			}
+			return store.Created{Conversation: c}, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return store.Created{}, err
+		}
+	}
+	var ord int64
+	err := tx.QueryRowContext(ctx, s.q(`UPDATE assistants SET next_ord = next_ord + 1 WHERE id = $1 RETURNING next_ord`), assistantID).Scan(&ord)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Created{}, cv.ErrNotFound
+	}
+	if err != nil {
+		return store.Created{}, err
+	}
+	created := now
+	if n.CreatedAt != nil {
+		created = n.CreatedAt.UTC().Truncate(time.Microsecond)
+	} else {
+		// An import without a creation time starts with its first message.
+		for _, m := range n.Messages {
+			if m.CreatedAt != nil && m.CreatedAt.Before(created) {
+				created = m.CreatedAt.UTC().Truncate(time.Microsecond)
+			}
+		}
+	}
+	c := cv.Conversation{
+		ID: newID(), AssistantID: assistantID, Ord: ord, CreatedAt: created, UpdatedAt: now, LastMessageAt: created,
+		Source: n.Source, ResolutionStatus: cv.StatusOpen, Assignee: cv.Assignee{Type: cv.AssigneeAI},
+		VisitorName: n.VisitorName, VisitorEmail: n.VisitorEmail, VisitorPhoneNumber: n.VisitorPhoneNumber,
+		VisitorLabel: n.VisitorLabel, URL: n.URL, ClientMetadata: n.ClientMetadata, ExternalID: n.ExternalID, Version: 1,
+	}
+	meta, err := metaJSON(c.ClientMetadata)
+	if err != nil {
+		return store.Created{}, err
+	}
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO conversations (id, assistant_id, ord, created_at, updated_at, last_message_at, source,
+ terminated, resolution_status, has_unread_messages, last_message_content, assignee_type, visitor_name, visitor_email,
+ visitor_phone_number, visitor_label, url, client_metadata, is_flagged, external_id, version, event_count, message_count)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, 0, 0) RETURNING rid`),
+		c.ID, assistantID, ord, s.d.Time(c.CreatedAt), s.d.Time(now), s.d.Time(c.LastMessageAt), c.Source,
+		false, c.ResolutionStatus, false, c.Assignee.Type, c.VisitorName, c.VisitorEmail,
+		c.VisitorPhoneNumber, c.VisitorLabel, c.URL, meta, false, c.ExternalID).Scan(&c.RowID)
+	if err != nil {
+		return store.Created{}, err
+	}
+	query, args := s.d.InsertSearch(c.RowID, assistantID, searchMeta(&c))
+	if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
+		return store.Created{}, err
+	}
+	for i := range n.Messages {
+		if _, _, err := s.appendTx(ctx, tx, &c, &n.Messages[i], now); err != nil {
+			return store.Created{}, err
+		}
+	}
+	if len(n.Messages) > 0 {
+		c.Version = 0 // messages do not count as changes of a new conversation
+		if err := s.saveTx(ctx, tx, &c, now); err != nil {
+			return store.Created{}, err
+		}
+	}
+	return store.Created{Conversation: c, Created: true}, nil
+}
+
+func metaJSON(m map[string]any) (any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// searchMeta is the searchable text about a conversation other than its messages.
+func searchMeta(c *cv.Conversation) string {
+	var parts []string
+	for _, p := range []*string{c.Title, c.VisitorName, c.VisitorEmail, c.VisitorPhoneNumber, c.VisitorLabel} {
+		if p != nil {
+			parts = append(parts, *p)
+		}
+	}
+	return search.Normalize(strings.Join(parts, " "))
+}
+
+// saveTx writes every mutable column of c back with the next version.
+func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, now time.Time) error {
+	meta, err := metaJSON(c.ClientMetadata)
+	if err != nil {
+		return err
+	}
+	var analysis any
+	if len(c.UnifiedAnalysis) > 0 {
+		analysis = string(c.UnifiedAnalysis)
+	}
+	var lastVisitor any
+	if c.LastVisitorMessageAt != nil {
+		lastVisitor = s.d.Time(*c.LastVisitorMessageAt)
+	}
+	c.Version++
+	c.UpdatedAt = now
+	_, err = tx.ExecContext(ctx, s.q(`UPDATE conversations SET updated_at = $2, last_message_at = $3, title = $4, terminated = $5,
+ resolution_status = $6, has_unread_messages = $7, last_message_content = $8, most_frequent_language = $9,
+ assignee_type = $10, assignee_id = $11, assignee_name = $12, visitor_name = $13, visitor_email = $14,
+ visitor_phone_number = $15, visitor_label = $16, client_metadata = $17, last_visitor_message_at = $18,
+ unified_analysis = $19, sentiment = $20, topic = $21, is_flagged = $22, version = $23, event_count = $24,
+ message_count = $25 WHERE rid = $1`),
+		c.RowID, s.d.Time(now), s.d.Time(c.LastMessageAt), c.Title, c.Terminated,
+		c.ResolutionStatus, c.HasUnreadMessages, c.LastMessageContent, c.MostFrequentLanguage,
+		c.Assignee.Type, c.Assignee.ID, c.Assignee.Name, c.VisitorName, c.VisitorEmail,
+		c.VisitorPhoneNumber, c.VisitorLabel, meta, lastVisitor,
+		analysis, c.Sentiment, c.Topic, c.IsFlagged, c.Version, c.EventCount, c.MessageCount)
+	return err
+}
+
+// UpdateConversation changes a conversation through fn, recording the log events it returns.
+func (s *Store) UpdateConversation(ctx context.Context, assistantID, id string, ifVersion int64, fn func(*cv.Conversation) ([]cv.Log, error)) (cv.Conversation, error) {
+	var out cv.Conversation
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		c, err := s.conversationTx(ctx, tx, assistantID, id)
+		if err != nil {
+			return err
+		}
+		if ifVersion != 0 && c.Version != ifVersion {
+			return cv.ErrPreconditionFailed
+		}
+		before := searchMeta(&c)
+		logs, err := fn(&c)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		for i := range logs {
+			if _, err := s.insertEvent(ctx, tx, &c, cv.Event{Type: cv.EventLog, CreatedAt: now, Log: &logs[i]}); err != nil {
+				return err
+			}
+		}
+		if after := searchMeta(&c); after != before {
+			if _, err := tx.ExecContext(ctx, s.q(s.d.UpdateSearchMeta()), c.RowID, after); err != nil {
+				return err
+			}
+		}
+		if err := s.saveTx(ctx, tx, &c, now); err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// DeleteConversation removes a conversation, its events and its search document.
+func (s *Store) DeleteConversation(ctx context.Context, assistantID, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		c, err := s.conversationTx(ctx, tx, assistantID, id)
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM events WHERE conversation_rid = $1`, s.d.DeleteSearch(), `DELETE FROM conversations WHERE rid = $1`} {
+			if _, err := tx.ExecContext(ctx, s.q(q), c.RowID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,187 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/search"
+)
+
+// insertEvent appends ev to c's timeline with the next ord and returns it as stored.
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, c *cv.Conversation, ev cv.Event) (cv.Event, error) {
+	var data any
+	switch ev.Type {
+	case cv.EventMessage:
+		data = ev.Message
+	case cv.EventLog:
+		data = ev.Log
+	case cv.EventTrackedLink:
+		data = ev.TrackedLink
+	default:
+		return ev, fmt.Errorf("sqlstore: unknown event type %q", ev.Type)
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return ev, err
+	}
+	c.EventCount++
+	ev.ID, ev.ConversationID, ev.Ord = newID(), c.ID, c.EventCount
+	ev.CreatedAt = ev.CreatedAt.UTC().Truncate(time.Microsecond)
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO events (id, conversation_rid, assistant_id, ord, type, created_at, external_id, data)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING rid`),
+		ev.ID, c.RowID, c.AssistantID, ev.Ord, ev.Type, s.d.Time(ev.CreatedAt), ev.ExternalID, string(b)).Scan(&ev.RowID)
+	return ev, err
+}
+
+// appendTx adds a message to c (changing c's derived fields, not saving c). A message whose
+// external_id c already has is returned as stored, with false.
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m *cv.NewMessage, now time.Time) (cv.Event, bool, error) {
+	if m.ExternalID != nil {
+		ev, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM events e WHERE e.conversation_rid = $1 AND e.external_id = $2`), c.RowID, *m.ExternalID), c.ID)
+		if err == nil {
+			return ev, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return ev, false, err
+		}
+	}
+	at := now
+	if m.CreatedAt != nil {
+		at = m.CreatedAt.UTC().Truncate(time.Microsecond)
+	}
+	msg := &cv.Message{
+		Content: m.Content, Author: m.Author, HandoffState: m.HandoffState, ClientMetadata: m.ClientMetadata,
+		SourcesGenerated: orEmptyArray(m.SourcesGenerated), IsWelcome: m.IsWelcome, Attachments: orEmptyArray(m.Attachments),
+	}
+	ev, err := s.insertEvent(ctx, tx, c, cv.Event{Type: cv.EventMessage, CreatedAt: at, ExternalID: m.ExternalID, Message: msg})
+	if err != nil {
+		return ev, false, err
+	}
+	cv.ApplyMessage(c, m, at)
+	if text := search.Normalize(m.Content); text != "" {
+		if _, err := tx.ExecContext(ctx, s.q(s.d.AppendSearchBody()), c.RowID, text, MaxSearchBody); err != nil {
+			return ev, false, err
+		}
+	}
+	return ev, true, nil
+}
+
+func orEmptyArray(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return json.RawMessage("[]")
+	}
+	return raw
+}
+
+// AppendMessage adds a message to one of the assistant's conversations.
+func (s *Store) AppendMessage(ctx context.Context, assistantID, conversationID string, m cv.NewMessage) (cv.Event, bool, error) {
+	var ev cv.Event
+	var created bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		c, err := s.conversationTx(ctx, tx, assistantID, conversationID)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		ev, created, err = s.appendTx(ctx, tx, &c, &m, now)
+		if err != nil || !created {
+			return err
+		}
+		return s.saveTx(ctx, tx, &c, now)
+	})
+	return ev, created, err
+}
+
+const eventColumns = `e.rid, e.id, e.ord, e.type, e.created_at, e.external_id, e.data`
+
+func scanEvent(sc interface{ Scan(...any) error }, conversationID string) (cv.Event, error) {
+	var ev cv.Event
+	var at dbTime
+	var data nullBytes
+	if err := sc.Scan(&ev.RowID, &ev.ID, &ev.Ord, &ev.Type, &at, &ev.ExternalID, &data); err != nil {
+		return ev, err
+	}
+	ev.CreatedAt, ev.ConversationID = at.t, conversationID
+	var target any
+	switch ev.Type {
+	case cv.EventMessage:
+		ev.Message = &cv.Message{}
+		target = ev.Message
+	case cv.EventLog:
+		ev.Log = &cv.Log{}
+		target = ev.Log
+	case cv.EventTrackedLink:
+		ev.TrackedLink = &cv.TrackedLink{}
+		target = ev.TrackedLink
+	default:
+		return ev, fmt.Errorf("sqlstore: unknown event type %q", ev.Type)
+	}
+	return ev, json.Unmarshal(data.b, target)
+}
+
+// Events returns a page of a conversation's timeline, oldest first.
+func (s *Store) Events(ctx context.Context, assistantID, conversationID string, f cv.EventFilter) (cv.EventPage, error) {
+	var page cv.EventPage
+	c, err := s.Conversation(ctx, assistantID, conversationID)
+	if err != nil {
+		return page, err
+	}
+	where := []string{"e.conversation_rid = $1"}
+	args := []any{c.RowID}
+	if len(f.Types) > 0 {
+		where = append(where, "e.type IN ("+placeholders(len(args)+1, len(f.Types))+")")
+		for _, t := range f.Types {
+			args = append(args, t)
+		}
+	}
+	cond := strings.Join(where, " AND ")
+	if len(f.Types) == 0 {
+		page.Count = c.EventCount
+	} else if err := s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM events e WHERE `+cond), args...).Scan(&page.Count); err != nil {
+		return page, err
+	}
+	if f.AfterOrd != nil {
+		args = append(args, *f.AfterOrd)
+		cond += fmt.Sprintf(" AND e.ord > $%d", len(args))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = cv.DefaultLimit
+	}
+	query := fmt.Sprintf(`SELECT %s FROM events e WHERE %s ORDER BY e.ord LIMIT %d`, eventColumns, cond, limit)
+	if f.AfterOrd == nil && f.Offset > 0 {
+		query += fmt.Sprintf(" OFFSET %d", f.Offset)
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), args...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	page.Items = []cv.Event{}
+	for rows.Next() {
+		ev, err := scanEvent(rows, c.ID)
+		if err != nil {
+			return page, err
+		}
+		page.Items = append(page.Items, ev)
+	}
+	return page, rows.Err()
+}
+
+// placeholders returns "$from, $from+1, ..." for n values.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
