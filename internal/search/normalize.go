@@ -31,16 +31,18 @@ var asciiFold = func() (t [utf8.RuneSelf]byte) {
 // single spaces, with no leading or trailing space. Both database engines index exactly this
 // form, and queries are normalized the same way, so that SQLite FTS5 and PostgreSQL agree.
 //
-// The text is decomposed (Unicode NFKD, so "ﬁ" is "fi" and "①" is "1"), combining marks
-// (category Mn: accents and other diacritics) are dropped and letters are lower-cased; "ß" becomes
-// "ss" and the dotless "ı" becomes "i". Every rune that is neither a letter nor a number
-// separates tokens, so "ORD-0012345" is "ord 0012345" and "john.doe@example.com" is
+// The text is decomposed (Unicode NFKD: "ﬁ" is "fi", "①" is "1", "Ａ" is "A", and a Hangul
+// syllable is its jamo), combining marks (category Mn: accents and other diacritics) are dropped
+// and letters are lower-cased; "ß" becomes "ss", the dotless "ı" becomes "i" and the final "ς"
+// becomes "σ". Tokens are made of letters, decimal digits and letter-like numbers (Nl); every
+// other rune separates tokens, so "ORD-0012345" is "ord 0012345" and "john.doe@example.com" is
 // "john doe example com". Scripts written without spaces between words (Han, Hiragana,
 // Katakana, Thai, Lao, Khmer, Myanmar) yield one token per rune, so that any sequence of them
 // can be found as a phrase. Tokens longer than MaxTokenRunes runes are truncated.
 //
 // Invalid UTF-8 separates tokens like any other non-letter; the result is always valid UTF-8.
-// Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s).
+// Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s), and already normalized
+// ASCII text is returned without copying.
 func Normalize(text string) string {
 	if isNormalASCII(text) {
 		return text
@@ -213,7 +215,9 @@ func (n *normalizer) writeRune(r rune) {
 		n.appendTokenRune('s')
 	case r == 'ı':
 		n.appendTokenRune('i')
-	case unicode.IsLetter(r) || unicode.IsNumber(r):
+	case r == 'ς':
+		n.appendTokenRune('σ') // SQLite folds the final sigma; PostgreSQL does not.
+	case isTokenRune(r):
 		r = unicode.ToLower(r)
 		if isUnspaced(r) {
 			n.inToken = false
@@ -245,6 +249,16 @@ func (n *normalizer) appendTokenRune(r rune) {
 		n.buf = utf8.AppendRune(n.buf, r)
 		n.runes++
 	}
+}
+
+// isTokenRune reports whether r, a rune of NFKD-decomposed text, belongs to a token: it is a
+// letter, a decimal digit or a letter-like number (Nl, such as Ⅻ's decomposition or 〇).
+//
+// Other numbers (No) that survive NFKD (⓫, ௰, ৴) separate tokens: PostgreSQL's parser does
+// not consider them word characters while SQLite's unicode61 does, so leaving them out is what
+// keeps both engines in agreement. The common ones ("²", "①", "½") decompose to digits first.
+func isTokenRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Nl, r)
 }
 
 // unspacedScripts are written without spaces between words; each of their letters is a token.

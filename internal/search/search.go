@@ -52,7 +52,7 @@ const (
 // (cut at a rune boundary). A query that is exactly a UUID (36 characters with hyphens, any
 // case) sets only UUID. A query that is exactly a positive decimal number that fits an int64,
 // optionally preceded by "#" ("42", "#42", "0012345"), sets Ord and is also searched as text.
-// Otherwise each white-space-separated word becomes a Term whose Parts are its Tokens; words
+// Unless the query is a UUID, each white-space-separated word becomes a Term whose Parts are its Tokens; words
 // without tokens are skipped, at most MaxTerms terms are kept, and the last one kept is a
 // prefix term.
 func Parse(raw string) Query {

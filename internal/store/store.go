@@ -19,6 +19,8 @@ type Store interface {
 	Close() error
 	// Engine names the database engine ("sqlite" or "postgres").
 	Engine() string
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
 
 	CreateAssistant(ctx context.Context, name string) (cv.Assistant, error)
 	Assistant(ctx context.Context, id string) (cv.Assistant, error)

@@ -51,6 +51,14 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Ping checks that both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.r.PingContext(ctx)
+}
+
 // DB returns the write pool, for engine packages and benchmarks that need raw SQL.
 func (s *Store) DB() *sql.DB { return s.w }
 
