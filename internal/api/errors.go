@@ -39,7 +39,9 @@ type apiError struct {
 	Header  http.Header
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s %s: %s", e.Status, e.Code, e.Field, e.Message) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%d %s %s: %s", e.Status, e.Code, e.Field, e.Message)
+}
 
 func errorf(status int, code, field, format string, args ...any) *apiError {
 	if field == "" {

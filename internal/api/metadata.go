@@ -176,4 +176,3 @@ func newLineScanner(r io.Reader, maxLine int) *bufio.Scanner {
 	sc.Split(bufio.ScanLines)
 	return sc
 }
-
