@@ -127,7 +127,11 @@ func (s *Server) handle(pattern string, need cv.Scope, class Class, h handler) {
 			limit = s.cfg.MaxImportBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if err := h(w, r, p); err != nil {
+		run := h
+		if class != ClassRead && r.Header.Get(IdempotencyHeader) != "" {
+			run = func(w http.ResponseWriter, r *http.Request, p principal) error { return s.idempotent(w, r, p, h) }
+		}
+		if err := run(w, r, p); err != nil {
 			s.writeError(w, r, err)
 		}
 	})

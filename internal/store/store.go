@@ -55,6 +55,26 @@ type Store interface {
 	// known in that conversation returns the stored message and false.
 	AppendMessage(ctx context.Context, assistantID, conversationID string, m cv.NewMessage) (cv.Event, bool, error)
 	Events(ctx context.Context, assistantID, conversationID string, f cv.EventFilter) (cv.EventPage, error)
+
+	// ClaimIdempotencyKey claims key for a request with the given fingerprint. When the key is
+	// new (or its record older than IdempotencyTTL) it is claimed and claimed is true. Otherwise
+	// the stored record is returned: Status 0 while the first request is still running.
+	ClaimIdempotencyKey(ctx context.Context, assistantID, key, fingerprint string) (rec IdempotencyRecord, claimed bool, err error)
+	// FinishIdempotencyKey stores the response of a claimed key.
+	FinishIdempotencyKey(ctx context.Context, assistantID, key string, status int, body []byte) error
+	// ReleaseIdempotencyKey forgets a claimed key (the request failed on the server's side, so
+	// a retry must run again).
+	ReleaseIdempotencyKey(ctx context.Context, assistantID, key string) error
+}
+
+// IdempotencyTTL is how long a stored response answers retries of its Idempotency-Key.
+const IdempotencyTTL = 24 * time.Hour
+
+// IdempotencyRecord is what a key has stored.
+type IdempotencyRecord struct {
+	Fingerprint string
+	Status      int
+	Body        []byte
 }
 
 // Created is the outcome of one conversation of a CreateConversations batch.

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"time"
+	"unicode/utf8"
+)
+
+// IdempotencyHeader names the header that makes a write safe to retry: the first response to
+// a key is stored for 24 hours and replayed to every retry with the same key and request.
+const IdempotencyHeader = "Idempotency-Key"
+
+// recorder keeps a copy of what a handler writes.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// idempotent runs h once per Idempotency-Key. A retry of a finished request gets the stored
+// response with the header Idempotent-Replayed: true; a retry while the first is still running
+// gets 409; the same key with another request gets 422. Server errors are not stored, so a
+// retry after one runs again.
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p principal, h handler) error {
+	key := r.Header.Get(IdempotencyHeader)
+	if len(key) > 255 || !utf8.ValidString(key) {
+		return badParam(IdempotencyHeader, "must be at most 255 bytes of UTF-8")
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.New()
+	io.WriteString(sum, r.Method+" "+r.URL.RequestURI()+"\n")
+	sum.Write(body)
+	fingerprint := hex.EncodeToString(sum.Sum(nil))
+
+	rec, claimed, err := s.store.ClaimIdempotencyKey(r.Context(), p.assistantID(), key, fingerprint)
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		switch {
+		case rec.Fingerprint != fingerprint:
+			return invalid(IdempotencyHeader, "this key was used for a different request")
+		case rec.Status == 0:
+			return errorf(http.StatusConflict, CodeConflict, IdempotencyHeader, "a request with this key is still being processed")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(rec.Status)
+		_, _ = w.Write(rec.Body)
+		return nil
+	}
+	rw := &recorder{ResponseWriter: w}
+	herr := h(rw, r, p)
+	if herr != nil {
+		s.writeError(rw, r, herr)
+	}
+	// Finish or release even when the client has gone away.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if rw.status >= 500 || rw.status == 0 {
+		err = s.store.ReleaseIdempotencyKey(ctx, p.assistantID(), key)
+	} else {
+		err = s.store.FinishIdempotencyKey(ctx, p.assistantID(), key, rw.status, rw.body.Bytes())
+	}
+	if err != nil {
+		s.log.Error("idempotency key", "key", key, "err", err)
+	}
+	return nil
+}
