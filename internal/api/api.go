@@ -127,6 +127,7 @@ func (s *Server) handle(pattern string, need cv.Scope, class Class, h handler) {
 			limit = s.cfg.MaxImportBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		r = r.WithContext(cv.WithActor(r.Context(), p.actor()))
 		run := h
 		if class != ClassRead && r.Header.Get(IdempotencyHeader) != "" {
 			run = func(w http.ResponseWriter, r *http.Request, p principal) error { return s.idempotent(w, r, p, h) }

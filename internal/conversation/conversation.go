@@ -149,6 +149,7 @@ type Conversation struct {
 	Sentiment            *string // from unified_analysis, kept as columns for filters
 	Topic                *string
 	IsFlagged            bool
+	Rating               *Rating // the visitor's rating of the conversation (extension)
 	UpdatedAt            time.Time
 }
 
@@ -215,3 +216,45 @@ type TrackedLink struct {
 	MessageID *string `json:"message_id"`
 	URL       string  `json:"url"`
 }
+
+// Analysis is what the analyzers conclude about a conversation, as the store keeps it.
+type Analysis struct {
+	// Unified is the unified_analysis object as served (sentiment, resolution_status, topic,
+	// is_flagged, flag_reason, and extension keys).
+	Unified   json.RawMessage
+	Sentiment *string
+	Topic     *string
+	IsFlagged bool
+	Language  *string
+	// Title replaces the title unless someone set one by hand (a title differs from the one
+	// the previous analysis gave).
+	Title *string
+	// PreviousTitle is the title the previous analysis gave, if any.
+	PreviousTitle *string
+	// MessageInsights are per-message insights by event id, for messages that have none yet.
+	MessageInsights map[string]json.RawMessage
+}
+
+// Rating is a visitor's rating of a whole conversation.
+type Rating struct {
+	Score     int       `json:"score"`
+	Comment   *string   `json:"comment"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Operator is a person who answers conversations and signs in to the dashboard.
+type Operator struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Email        string    `json:"email"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+	// Role in the assistant it was read for ("operator" or "admin").
+	Role string `json:"role,omitempty"`
+}
+
+// Operator roles.
+const (
+	RoleOperator = "operator"
+	RoleAdmin    = "admin"
+)

@@ -56,6 +56,10 @@ type Store interface {
 	AppendMessage(ctx context.Context, assistantID, conversationID string, m cv.NewMessage) (cv.Event, bool, error)
 	Events(ctx context.Context, assistantID, conversationID string, f cv.EventFilter) (cv.EventPage, error)
 
+	// SaveAnalysis stores a conversation's analysis. It is not a change by anyone: the version
+	// stays, so that it never makes an operator's If-Match fail.
+	SaveAnalysis(ctx context.Context, assistantID, conversationID string, a cv.Analysis) (cv.Conversation, error)
+
 	// ClaimIdempotencyKey claims key for a request with the given fingerprint. When the key is
 	// new (or its record older than IdempotencyTTL) it is claimed and claimed is true. Otherwise
 	// the stored record is returned: Status 0 while the first request is still running.
@@ -65,6 +69,53 @@ type Store interface {
 	// ReleaseIdempotencyKey forgets a claimed key (the request failed on the server's side, so
 	// a retry must run again).
 	ReleaseIdempotencyKey(ctx context.Context, assistantID, key string) error
+
+	// Changes returns up to limit entries of an assistant's change log after seq, oldest first.
+	Changes(ctx context.Context, assistantID string, afterSeq int64, limit int) ([]cv.Change, error)
+	// PruneChanges deletes change-log entries older than before.
+	PruneChanges(ctx context.Context, before time.Time) (int64, error)
+
+	// EnqueueJob adds background work, coalesced by (Kind, Key) while one is pending.
+	EnqueueJob(ctx context.Context, j NewJob) error
+	// ClaimJobs takes up to n due jobs of the given kinds for lease; a job whose lease ran out
+	// (its worker died) is due again. Safe with several processes.
+	ClaimJobs(ctx context.Context, kinds []string, n int, lease time.Duration) ([]Job, error)
+	// CompleteJob removes a finished job.
+	CompleteJob(ctx context.Context, id int64) error
+	// RetryJob schedules a failed job again at `at`, or marks it failed for good when final.
+	RetryJob(ctx context.Context, id int64, at time.Time, errMsg string, final bool) error
+	// JobStats counts jobs by kind and state (for metrics and tests).
+	JobStats(ctx context.Context) (map[string]map[string]int, error)
+}
+
+// Job kinds the store itself enqueues.
+const (
+	// JobAnalyze analyses a conversation (Key: the conversation id). Every new message
+	// enqueues one, coalesced per conversation.
+	JobAnalyze = "analyze"
+)
+
+// NewJob is background work to enqueue.
+type NewJob struct {
+	Kind        string
+	Key         string // coalescing key; "" makes every job its own
+	AssistantID string
+	Payload     json.RawMessage
+	RunAt       time.Time
+	// Deadline bounds how far coalescing may push RunAt (zero: RunAt).
+	Deadline time.Time
+}
+
+// Job is claimed background work.
+type Job struct {
+	ID          int64
+	Kind        string
+	Key         string
+	AssistantID string
+	Payload     json.RawMessage
+	Attempts    int
+	RunAt       time.Time
+	CreatedAt   time.Time
 }
 
 // IdempotencyTTL is how long a stored response answers retries of its Idempotency-Key.

@@ -107,6 +107,7 @@ type Dialect struct{}
 func (Dialect) Name() string                  { return "postgres" }
 func (Dialect) Rebind(q string) string        { return q }
 func (Dialect) Time(t time.Time) any          { return t.UTC() }
+func (Dialect) SkipLocked() string            { return " FOR UPDATE SKIP LOCKED" }
 func (Dialect) ForUpdate() string             { return " FOR UPDATE" }
 func (Dialect) MetadataKeyArg(key string) any { return key }
 func (Dialect) MetadataText(n int) string {
@@ -124,6 +125,9 @@ func (Dialect) UpdateSearchMeta() string {
 }
 func (Dialect) AppendSearchBody() string {
 	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE conversation_rid = $1 AND length(body) < $3`
+}
+func (Dialect) SetMessageInsights() string {
+	return `UPDATE events SET data = jsonb_set(data, '{message_insights}', $3::jsonb) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
 }
 func (Dialect) DeleteSearch() string {
 	return `DELETE FROM conversation_search WHERE conversation_rid = $1`

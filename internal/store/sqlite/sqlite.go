@@ -93,6 +93,7 @@ var placeholder = regexp.MustCompile(`\$(\d+)`)
 func (Dialect) Name() string                  { return "sqlite" }
 func (Dialect) Rebind(q string) string        { return placeholder.ReplaceAllString(q, "?$1") }
 func (Dialect) Time(t time.Time) any          { return t.UnixMicro() }
+func (Dialect) SkipLocked() string            { return "" }
 func (Dialect) ForUpdate() string             { return "" }
 func (Dialect) MetadataKeyArg(key string) any { return `$."` + key + `"` }
 func (Dialect) MetadataText(n int) string {
@@ -111,6 +112,9 @@ func (Dialect) UpdateSearchMeta() string {
 }
 func (Dialect) AppendSearchBody() string {
 	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE rowid = $1 AND length(body) < $3`
+}
+func (Dialect) SetMessageInsights() string {
+	return `UPDATE events SET data = json_set(data, '$.message_insights', json($3)) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
 }
 func (Dialect) DeleteSearch() string { return `DELETE FROM conversation_search WHERE rowid = $1` }
 

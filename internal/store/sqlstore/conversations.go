@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"time"
 
@@ -21,20 +22,25 @@ const convColumns = `c.rid, c.id, c.assistant_id, c.ord, c.created_at, c.updated
  c.terminated, c.resolution_status, c.has_unread_messages, c.last_message_content, c.most_frequent_language,
  c.assignee_type, c.assignee_id, c.assignee_name, c.visitor_name, c.visitor_email, c.visitor_phone_number,
  c.visitor_label, c.url, c.client_metadata, c.last_visitor_message_at, c.unified_analysis, c.sentiment, c.topic,
- c.is_flagged, c.external_id, c.version, c.event_count, c.message_count`
+ c.is_flagged, c.external_id, c.version, c.event_count, c.message_count, c.rating`
 
 func scanConversation(sc interface{ Scan(...any) error }) (cv.Conversation, error) {
 	var c cv.Conversation
 	var created, updated, last dbTime
 	var lastVisitor nullTime
-	var meta, analysis nullBytes
+	var meta, analysis, rating nullBytes
 	err := sc.Scan(&c.RowID, &c.ID, &c.AssistantID, &c.Ord, &created, &updated, &last, &c.Title, &c.Source,
 		&c.Terminated, &c.ResolutionStatus, &c.HasUnreadMessages, &c.LastMessageContent, &c.MostFrequentLanguage,
 		&c.Assignee.Type, &c.Assignee.ID, &c.Assignee.Name, &c.VisitorName, &c.VisitorEmail, &c.VisitorPhoneNumber,
 		&c.VisitorLabel, &c.URL, &meta, &lastVisitor, &analysis, &c.Sentiment, &c.Topic,
-		&c.IsFlagged, &c.ExternalID, &c.Version, &c.EventCount, &c.MessageCount)
+		&c.IsFlagged, &c.ExternalID, &c.Version, &c.EventCount, &c.MessageCount, &rating)
 	if err != nil {
 		return c, err
+	}
+	if rating.b != nil {
+		if err := json.Unmarshal(rating.b, &c.Rating); err != nil {
+			return c, err
+		}
 	}
 	c.CreatedAt, c.UpdatedAt, c.LastMessageAt, c.LastVisitorMessageAt = created.t, updated.t, last.t, lastVisitor.t
 	if meta.b != nil {
@@ -92,6 +98,7 @@ func (s *Store) CreateConversations(ctx context.Context, assistantID string, in 
 	if err != nil {
 		return nil, err
 	}
+	s.poke()
 	return out, nil
 }
 
@@ -107,15 +114,26 @@ func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n 
 			if err != nil {
 				return store.Created{}, err
 			}
+			added := false
 			for i := range n.Messages {
-				if _, _, err := s.appendTx(ctx, tx, &c, &n.Messages[i], now); err != nil {
+				ev, created, err := s.appendTx(ctx, tx, &c, &n.Messages[i], now)
+				if err != nil {
 					return store.Created{}, err
 				}
+				if created {
+					if err := s.logChange(ctx, tx, &c, cv.ChangeMessageCreated, &ev.ID, nil); err != nil {
+						return store.Created{}, err
+					}
+				}
+				added = added || created
+			}
+			if !added {
+				return store.Created{Conversation: c}, nil
 			}
 			if err := s.saveTx(ctx, tx, &c, now); err != nil {
 				return store.Created{}, err
 			}
-			return store.Created{Conversation: c}, nil
+			return store.Created{Conversation: c}, s.analyzeLater(ctx, tx, &c, now)
 		case !errors.Is(err, sql.ErrNoRows):
 			return store.Created{}, err
 		}
@@ -168,9 +186,15 @@ func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n 
 			return store.Created{}, err
 		}
 	}
+	if err := s.logChange(ctx, tx, &c, cv.ChangeConversationCreated, nil, nil); err != nil {
+		return store.Created{}, err
+	}
 	if len(n.Messages) > 0 {
 		c.Version = 0 // messages do not count as changes of a new conversation
 		if err := s.saveTx(ctx, tx, &c, now); err != nil {
+			return store.Created{}, err
+		}
+		if err := s.analyzeLater(ctx, tx, &c, now); err != nil {
 			return store.Created{}, err
 		}
 	}
@@ -209,6 +233,14 @@ func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, now 
 	if len(c.UnifiedAnalysis) > 0 {
 		analysis = string(c.UnifiedAnalysis)
 	}
+	var rating any
+	if c.Rating != nil {
+		b, err := json.Marshal(c.Rating)
+		if err != nil {
+			return err
+		}
+		rating = string(b)
+	}
 	var lastVisitor any
 	if c.LastVisitorMessageAt != nil {
 		lastVisitor = s.d.Time(*c.LastVisitorMessageAt)
@@ -220,12 +252,12 @@ func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, now 
  assignee_type = $10, assignee_id = $11, assignee_name = $12, visitor_name = $13, visitor_email = $14,
  visitor_phone_number = $15, visitor_label = $16, client_metadata = $17, last_visitor_message_at = $18,
  unified_analysis = $19, sentiment = $20, topic = $21, is_flagged = $22, version = $23, event_count = $24,
- message_count = $25 WHERE rid = $1`),
+ message_count = $25, rating = $26 WHERE rid = $1`),
 		c.RowID, s.d.Time(now), s.d.Time(c.LastMessageAt), c.Title, c.Terminated,
 		c.ResolutionStatus, c.HasUnreadMessages, c.LastMessageContent, c.MostFrequentLanguage,
 		c.Assignee.Type, c.Assignee.ID, c.Assignee.Name, c.VisitorName, c.VisitorEmail,
 		c.VisitorPhoneNumber, c.VisitorLabel, meta, lastVisitor,
-		analysis, c.Sentiment, c.Topic, c.IsFlagged, c.Version, c.EventCount, c.MessageCount)
+		analysis, c.Sentiment, c.Topic, c.IsFlagged, c.Version, c.EventCount, c.MessageCount, rating)
 	return err
 }
 
@@ -241,8 +273,13 @@ func (s *Store) UpdateConversation(ctx context.Context, assistantID, id string, 
 			return cv.ErrPreconditionFailed
 		}
 		before := searchMeta(&c)
+		prev := c
+		prev.ClientMetadata = maps.Clone(c.ClientMetadata)
 		logs, err := fn(&c)
 		if err != nil {
+			return err
+		}
+		if err := s.logUpdate(ctx, tx, &prev, &c); err != nil {
 			return err
 		}
 		now := s.clock()
@@ -277,6 +314,10 @@ func (s *Store) DeleteConversation(ctx context.Context, assistantID, id string) 
 				return err
 			}
 		}
-		return nil
+		// Earlier entries name a conversation that is gone; the deletion is the last word.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE key = $1 AND state = 'pending'`), c.ID); err != nil {
+			return err
+		}
+		return s.logChange(ctx, tx, &c, cv.ChangeConversationDeleted, nil, nil)
 	})
 }

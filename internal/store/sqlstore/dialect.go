@@ -21,6 +21,8 @@ type Dialect interface {
 	Time(t time.Time) any
 	// ForUpdate is appended to a SELECT that reads a row the transaction will change.
 	ForUpdate() string
+	// SkipLocked is appended to a SELECT that claims queued rows.
+	SkipLocked() string
 	// MetadataText is an SQL expression for the text form of metadata key (bound at
 	// placeholder $n) of conversation alias c: strings as they are, numbers and booleans as
 	// their JSON text.
@@ -40,6 +42,9 @@ type Dialect interface {
 	UpdateSearchMeta() string
 	AppendSearchBody() string
 	DeleteSearch() string
+	// SetMessageInsights ($1 conversation row id, $2 event id, $3 JSON) sets a message's
+	// message_insights inside its data.
+	SetMessageInsights() string
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation(err error) bool
 	// IsBusy reports whether err is a transient lock conflict worth retrying.

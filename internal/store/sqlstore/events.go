@@ -93,8 +93,17 @@ func (s *Store) AppendMessage(ctx context.Context, assistantID, conversationID s
 		if err != nil || !created {
 			return err
 		}
-		return s.saveTx(ctx, tx, &c, now)
+		if err := s.saveTx(ctx, tx, &c, now); err != nil {
+			return err
+		}
+		if err := s.logChange(ctx, tx, &c, cv.ChangeMessageCreated, &ev.ID, nil); err != nil {
+			return err
+		}
+		return s.analyzeLater(ctx, tx, &c, now)
 	})
+	if err == nil && created {
+		s.poke()
+	}
 	return ev, created, err
 }
 

@@ -24,6 +24,7 @@ type Store struct {
 	now     store.ClockFunc
 	queries sync.Map // query text -> rebound text
 	closers []func() error
+	notify  func() // wakes in-process job workers
 }
 
 // New returns a Store on the given pools. closers run on Close after the pools are closed.

@@ -1,0 +1,168 @@
+// Package jobs runs durable background work from the store's job table: analysis now, and
+// later deliveries and sweeps. Jobs survive restarts (a job whose worker died is claimed again
+// when its lease runs out), are retried with exponential backoff, and are claimed once even
+// with several processes on one PostgreSQL database.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Handler does one job. An error retries it later; wrap it with Permanent to give up at once.
+type Handler func(ctx context.Context, j store.Job) error
+
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// Permanent marks an error that retrying cannot fix.
+func Permanent(err error) error { return permanent{err} }
+
+// Options tune a Runner.
+type Options struct {
+	Workers     int           // concurrent jobs (default 2)
+	Poll        time.Duration // how often to look for due jobs when not woken (default 250ms)
+	Lease       time.Duration // how long a claimed job is ours before others may take it (default 2m)
+	MaxAttempts int           // attempts before a job fails for good (default 12)
+	Logger      *slog.Logger
+}
+
+// Runner claims and runs jobs.
+type Runner struct {
+	st       store.Store
+	opt      Options
+	handlers map[string]Handler
+	wake     chan struct{}
+	log      *slog.Logger
+}
+
+// New returns a runner on st.
+func New(st store.Store, opt Options) *Runner {
+	if opt.Workers <= 0 {
+		opt.Workers = 2
+	}
+	if opt.Poll <= 0 {
+		opt.Poll = 250 * time.Millisecond
+	}
+	if opt.Lease <= 0 {
+		opt.Lease = 2 * time.Minute
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 12
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Runner{st: st, opt: opt, handlers: map[string]Handler{}, wake: make(chan struct{}, 1), log: opt.Logger}
+}
+
+// Handle registers the handler of a kind. Call before Run.
+func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
+
+// Wake makes the runner look for due jobs now (cheap; never blocks).
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Backoff is the wait before attempt n+1: 2^n seconds with jitter, at most an hour.
+func Backoff(attempts int) time.Duration {
+	d := time.Second << min(attempts, 12)
+	d = min(d, time.Hour)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// Run works until ctx ends, then lets the jobs in hand finish and returns.
+func (r *Runner) Run(ctx context.Context) error {
+	kinds := make([]string, 0, len(r.handlers))
+	for k := range r.handlers {
+		kinds = append(kinds, k)
+	}
+	slots := make(chan struct{}, r.opt.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-r.wake:
+		}
+		for {
+			free := r.opt.Workers - len(slots)
+			if free == 0 {
+				break
+			}
+			jobs, err := r.st.ClaimJobs(ctx, kinds, free, r.opt.Lease)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.Error("claim jobs", "err", err)
+				}
+				break
+			}
+			for _, j := range jobs {
+				slots <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-slots; r.Wake() }()
+					r.run(j)
+				}()
+			}
+			if len(jobs) < free {
+				break
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(r.opt.Poll)
+	}
+}
+
+// run does one job. It runs to the end even when the runner is stopping (a graceful shutdown
+// finishes the work in hand); the lease bounds how long that may take.
+func (r *Runner) run(j store.Job) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.opt.Lease)
+	defer cancel()
+	err := r.safe(ctx, j)
+	if err == nil {
+		if err := r.st.CompleteJob(ctx, j.ID); err != nil {
+			r.log.Error("complete job", "kind", j.Kind, "key", j.Key, "err", err)
+		}
+		return
+	}
+	final := j.Attempts >= r.opt.MaxAttempts || errors.As(err, new(permanent))
+	r.log.Warn("job failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "final", final, "err", err)
+	if rerr := r.st.RetryJob(ctx, j.ID, time.Now().Add(Backoff(j.Attempts)), err.Error(), final); rerr != nil {
+		r.log.Error("reschedule job", "kind", j.Kind, "key", j.Key, "err", rerr)
+	}
+}
+
+func (r *Runner) safe(ctx context.Context, j store.Job) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = Permanent(errors.New("panic in job handler"))
+			r.log.Error("job panicked", "kind", j.Kind, "key", j.Key, "panic", v)
+		}
+	}()
+	h := r.handlers[j.Kind]
+	if h == nil {
+		return Permanent(errors.New("no handler for kind " + j.Kind))
+	}
+	return h(ctx, j)
+}
