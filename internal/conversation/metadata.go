@@ -16,13 +16,16 @@ const (
 )
 
 // CheckMetadata enforces the limits on a whole metadata object. The error names the offending
-// key (the root is "metadata").
+// key (the root is "metadata", which also stands for an empty key).
 func CheckMetadata(m map[string]any) error {
 	if len(m) > MaxMetadataKeys {
 		return Invalid("metadata", "at most %d keys", MaxMetadataKeys)
 	}
 	for _, k := range sortedKeys(m) {
-		if k == "" || len(k) > MaxMetadataKey || !utf8.ValidString(k) {
+		if k == "" {
+			return Invalid("metadata", "keys must be 1 to %d bytes of UTF-8; an empty key is not allowed", MaxMetadataKey)
+		}
+		if len(k) > MaxMetadataKey || !utf8.ValidString(k) {
 			return Invalid(k, "keys must be 1 to %d bytes of UTF-8", MaxMetadataKey)
 		}
 		if d := depth(m[k]); d > MaxMetadataDepth {

@@ -58,12 +58,21 @@ func (p *Patch) Apply(c *Conversation, actor Actor) []Log {
 		if c.Assignee.Type != AssigneeOperator {
 			c.Assignee.ID, c.Assignee.Name = nil, nil
 		}
-		logs = append(logs, Log{
+		l := Log{
 			Kind:    LogAssignment,
 			Actor:   actor,
 			Content: fmt.Sprintf("Assigned to %s (was %s)", describeAssignee(c.Assignee), describeAssignee(from)),
 			Details: map[string]any{"from": from, "to": c.Assignee},
-		})
+		}
+		switch {
+		case c.Assignee.Type == AssigneeOperator && from.Type != AssigneeOperator:
+			l.Kind, l.Content = LogHandoff, fmt.Sprintf("%s took over from %s", describeAssignee(c.Assignee), describeAssignee(from))
+			l.Details["handoff_state"] = HandoffAccepted
+		case c.Assignee.Type == AssigneeAI && from.Type != AssigneeAI:
+			l.Kind, l.Content = LogHandoff, fmt.Sprintf("Given back to the AI assistant (was %s)", describeAssignee(from))
+			l.Details["handoff_state"] = HandoffReturned
+		}
+		logs = append(logs, l)
 	}
 	if p.ResolutionStatus != nil && *p.ResolutionStatus != c.ResolutionStatus {
 		from := c.ResolutionStatus

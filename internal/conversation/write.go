@@ -43,6 +43,9 @@ type NewMessage struct {
 	Attachments      json.RawMessage `json:"attachments"`
 	ExternalID       *string         `json:"external_id"`
 	HandoffState     *string         `json:"handoff_state,omitempty"`
+	// RequestsHuman is the caller's judgement that the message asks for a human (handoff
+	// keywords, or the analyzer); it is not part of the body.
+	RequestsHuman bool `json:"-"`
 }
 
 // NewConversation is a conversation as created through the API, an import or a channel.
@@ -57,6 +60,10 @@ type NewConversation struct {
 	ExternalID         *string        `json:"external_id"`
 	CreatedAt          *time.Time     `json:"created_at"`
 	Messages           []NewMessage   `json:"messages"`
+	// NewIfTerminated makes a known external_id whose conversation has ended start a new
+	// conversation (the behaviour of chat platforms, where a chat goes on forever) instead of
+	// resuming the old one.
+	NewIfTerminated bool `json:"-"`
 }
 
 // Validate checks a message and fills its defaults. prefix names the field in errors
@@ -115,10 +122,7 @@ func (c *NewConversation) Validate() error {
 	}
 	if c.ClientMetadata != nil {
 		if err := CheckMetadata(c.ClientMetadata); err != nil {
-			if ve, ok := err.(*ValidationError); ok {
-				ve.Field = "client_metadata." + ve.Field
-			}
-			return err
+			return InClientMetadata(err)
 		}
 	}
 	if len(c.Messages) > MaxMessagesInCreate {
@@ -134,6 +138,20 @@ func (c *NewConversation) Validate() error {
 		c.CreatedAt = &t
 	}
 	return nil
+}
+
+// InClientMetadata names a metadata error (of CheckMetadata or a schema check, whose root is
+// "metadata") as a field of a new conversation's client_metadata.
+func InClientMetadata(err error) error {
+	ve, ok := err.(*ValidationError)
+	if !ok {
+		return err
+	}
+	field := "client_metadata"
+	if ve.Field != "metadata" {
+		field += "." + ve.Field
+	}
+	return &ValidationError{Field: field, Message: ve.Message}
 }
 
 func checkShort(field string, v *string) error {
@@ -192,14 +210,25 @@ func compact(raw json.RawMessage) json.RawMessage {
 	return b.Bytes()
 }
 
-// ApplyMessage updates the conversation's derived fields for a message written at `at`.
-// Messages may arrive out of order (imports): the latest one by time wins.
-func ApplyMessage(c *Conversation, m *NewMessage, at time.Time) {
+// Handoff states of a message.
+const (
+	HandoffRequested = "requested"
+	HandoffAccepted  = "accepted"
+	HandoffReturned  = "returned"
+)
+
+// ApplyMessage updates the conversation's derived fields for a message written at `at`, and
+// returns the log events the message causes: a visitor's message on a resolved conversation
+// reopens it; on a terminated one (where the channel keeps the conversation) resumes it; one that
+// asks for a human (m.RequestsHuman, decided by the caller) moves a conversation held by the AI
+// to the queue and marks the message's handoff_state "requested".
+func ApplyMessage(c *Conversation, m *NewMessage, at time.Time) []Log {
 	if c.MessageCount == 0 || !at.Before(c.LastMessageAt) {
 		c.LastMessageAt = at
 		c.LastMessageContent = m.Content
 	}
 	c.MessageCount++
+	var logs []Log
 	switch m.Author {
 	case AuthorVisitor:
 		if c.LastVisitorMessageAt == nil || !at.Before(*c.LastVisitorMessageAt) {
@@ -207,7 +236,27 @@ func ApplyMessage(c *Conversation, m *NewMessage, at time.Time) {
 			c.LastVisitorMessageAt = &t
 		}
 		c.HasUnreadMessages = true
+		actor := Actor{Type: AuthorVisitor, Name: c.VisitorName}
+		if c.Terminated {
+			c.Terminated = false
+			logs = append(logs, Log{Kind: LogTermination, Actor: actor, Content: "Conversation resumed by a new visitor message",
+				Details: map[string]any{"from": true, "to": false}})
+		}
+		if c.ResolutionStatus == StatusResolved {
+			c.ResolutionStatus = StatusOpen
+			logs = append(logs, Log{Kind: LogResolution, Actor: actor, Content: "Reopened by a new visitor message",
+				Details: map[string]any{"from": StatusResolved, "to": StatusOpen, "assumed": false}})
+		}
+		if m.RequestsHuman && c.Assignee.Type == AssigneeAI {
+			from := c.Assignee
+			c.Assignee = Assignee{Type: AssigneeUnassigned}
+			state := HandoffRequested
+			m.HandoffState = &state
+			logs = append(logs, Log{Kind: LogHandoff, Actor: actor, Content: "The visitor asked for a human: moved to the queue",
+				Details: map[string]any{"from": from, "to": c.Assignee, "handoff_state": HandoffRequested}})
+		}
 	case AuthorOperator:
 		c.HasUnreadMessages = false
 	}
+	return logs
 }

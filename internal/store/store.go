@@ -70,6 +70,22 @@ type Store interface {
 	// a retry must run again).
 	ReleaseIdempotencyKey(ctx context.Context, assistantID, key string) error
 
+	// SetMessageFeedback sets the feedback of one message of a conversation.
+	SetMessageFeedback(ctx context.Context, assistantID, conversationID, messageID string, feedback json.RawMessage) (cv.Event, error)
+
+	// CreateOperator adds a person (ErrConflict when the email is taken).
+	CreateOperator(ctx context.Context, name, email, passwordHash string) (cv.Operator, error)
+	OperatorByEmail(ctx context.Context, email string) (cv.Operator, error)
+	SetOperatorPassword(ctx context.Context, operatorID, passwordHash string) error
+	// AddMembership makes an operator a member of an assistant with a role (or changes it).
+	AddMembership(ctx context.Context, operatorID, assistantID, role string) error
+	RemoveMembership(ctx context.Context, operatorID, assistantID string) error
+	// Operators lists an assistant's operators with their roles; Operator finds one member.
+	Operators(ctx context.Context, assistantID string) ([]cv.Operator, error)
+	Operator(ctx context.Context, assistantID, operatorID string) (cv.Operator, error)
+	// Memberships lists the assistants an operator belongs to, with the role in each.
+	Memberships(ctx context.Context, operatorID string) ([]Membership, error)
+
 	// Changes returns up to limit entries of an assistant's change log after seq, oldest first.
 	Changes(ctx context.Context, assistantID string, afterSeq int64, limit int) ([]cv.Change, error)
 	// PruneChanges deletes change-log entries older than before.
@@ -136,3 +152,9 @@ type Created struct {
 
 // ClockFunc returns the current time; stores take one so tests can control it.
 type ClockFunc func() time.Time
+
+// Membership is an operator's place in an assistant.
+type Membership struct {
+	Assistant cv.Assistant
+	Role      string
+}

@@ -126,8 +126,8 @@ func (Dialect) UpdateSearchMeta() string {
 func (Dialect) AppendSearchBody() string {
 	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE conversation_rid = $1 AND length(body) < $3`
 }
-func (Dialect) SetMessageInsights() string {
-	return `UPDATE events SET data = jsonb_set(data, '{message_insights}', $3::jsonb) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
+func (Dialect) SetMessageField(field string) string {
+	return `UPDATE events SET data = jsonb_set(data, '{` + field + `}', $3::jsonb) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
 }
 func (Dialect) DeleteSearch() string {
 	return `DELETE FROM conversation_search WHERE conversation_rid = $1`

@@ -95,10 +95,13 @@ func (Dialect) Rebind(q string) string        { return placeholder.ReplaceAllStr
 func (Dialect) Time(t time.Time) any          { return t.UnixMicro() }
 func (Dialect) SkipLocked() string            { return "" }
 func (Dialect) ForUpdate() string             { return "" }
-func (Dialect) MetadataKeyArg(key string) any { return `$."` + key + `"` }
+func (Dialect) MetadataKeyArg(key string) any { return key }
+
+// MetadataText looks the key up with json_each rather than a JSON path, so that any key works
+// (a path cannot quote every character).
 func (Dialect) MetadataText(n int) string {
-	p := "$" + strconv.Itoa(n)
-	return "(CASE json_type(c.client_metadata, " + p + ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(c.client_metadata, " + p + ") AS TEXT) END)"
+	return "(SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END" +
+		" FROM json_each(c.client_metadata) j WHERE j.key = $" + strconv.Itoa(n) + ")"
 }
 func (Dialect) SearchMatch(n int) string {
 	return "c.rid IN (SELECT rowid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(n) + ")"
@@ -113,8 +116,8 @@ func (Dialect) UpdateSearchMeta() string {
 func (Dialect) AppendSearchBody() string {
 	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE rowid = $1 AND length(body) < $3`
 }
-func (Dialect) SetMessageInsights() string {
-	return `UPDATE events SET data = json_set(data, '$.message_insights', json($3)) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
+func (Dialect) SetMessageField(field string) string {
+	return `UPDATE events SET data = json_set(data, '$.` + field + `', json($3)) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
 }
 func (Dialect) DeleteSearch() string { return `DELETE FROM conversation_search WHERE rowid = $1` }
 

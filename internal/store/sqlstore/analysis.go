@@ -40,7 +40,7 @@ func (s *Store) SaveAnalysis(ctx context.Context, assistantID, id string, a cv.A
 			if !validID(eventID) {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, s.q(s.d.SetMessageInsights()), c.RowID, eventID, string(a.MessageInsights[eventID])); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(s.d.SetMessageField("message_insights")), c.RowID, eventID, string(a.MessageInsights[eventID])); err != nil {
 				return err
 			}
 		}

@@ -114,16 +114,19 @@ func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n 
 			if err != nil {
 				return store.Created{}, err
 			}
-			added := false
-			for i := range n.Messages {
-				ev, created, err := s.appendTx(ctx, tx, &c, &n.Messages[i], now)
-				if err != nil {
+			if c.Terminated && n.NewIfTerminated {
+				// The ended conversation keeps its messages but lets go of the platform's id,
+				// which names the new one from now on.
+				if _, err := tx.ExecContext(ctx, s.q(`UPDATE conversations SET external_id = NULL WHERE rid = $1`), c.RowID); err != nil {
 					return store.Created{}, err
 				}
-				if created {
-					if err := s.logChange(ctx, tx, &c, cv.ChangeMessageCreated, &ev.ID, nil); err != nil {
-						return store.Created{}, err
-					}
+				break
+			}
+			added := false
+			for i := range n.Messages {
+				_, created, err := s.appendLogged(ctx, tx, &c, &n.Messages[i], now)
+				if err != nil {
+					return store.Created{}, err
 				}
 				added = added || created
 			}

@@ -42,9 +42,9 @@ type Dialect interface {
 	UpdateSearchMeta() string
 	AppendSearchBody() string
 	DeleteSearch() string
-	// SetMessageInsights ($1 conversation row id, $2 event id, $3 JSON) sets a message's
-	// message_insights inside its data.
-	SetMessageInsights() string
+	// SetMessageField ($1 conversation row id, $2 event id, $3 JSON) sets one field of a
+	// message's data (message_insights, feedback).
+	SetMessageField(field string) string
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation(err error) bool
 	// IsBusy reports whether err is a transient lock conflict worth retrying.

@@ -55,6 +55,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m 
 	if m.CreatedAt != nil {
 		at = m.CreatedAt.UTC().Truncate(time.Microsecond)
 	}
+	logs := cv.ApplyMessage(c, m, at)
 	msg := &cv.Message{
 		Content: m.Content, Author: m.Author, HandoffState: m.HandoffState, ClientMetadata: m.ClientMetadata,
 		SourcesGenerated: orEmptyArray(m.SourcesGenerated), IsWelcome: m.IsWelcome, Attachments: orEmptyArray(m.Attachments),
@@ -63,13 +64,33 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m 
 	if err != nil {
 		return ev, false, err
 	}
-	cv.ApplyMessage(c, m, at)
+	for i := range logs {
+		if _, err := s.insertEvent(ctx, tx, c, cv.Event{Type: cv.EventLog, CreatedAt: at, Log: &logs[i]}); err != nil {
+			return ev, false, err
+		}
+	}
 	if text := search.Normalize(m.Content); text != "" {
 		if _, err := tx.ExecContext(ctx, s.q(s.d.AppendSearchBody()), c.RowID, text, MaxSearchBody); err != nil {
 			return ev, false, err
 		}
 	}
 	return ev, true, nil
+}
+
+// appendLogged adds a message to an existing conversation and records it in the change log:
+// message.created, and conversation.updated for what the message changed besides the unread
+// marker (a reopen, a handoff).
+func (s *Store) appendLogged(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m *cv.NewMessage, now time.Time) (cv.Event, bool, error) {
+	prev := *c
+	ev, created, err := s.appendTx(ctx, tx, c, m, now)
+	if err != nil || !created {
+		return ev, created, err
+	}
+	if err := s.logChange(ctx, tx, c, cv.ChangeMessageCreated, &ev.ID, nil); err != nil {
+		return ev, false, err
+	}
+	prev.HasUnreadMessages = c.HasUnreadMessages
+	return ev, true, s.logUpdate(ctx, tx, &prev, c)
 }
 
 func orEmptyArray(raw json.RawMessage) json.RawMessage {
@@ -89,14 +110,11 @@ func (s *Store) AppendMessage(ctx context.Context, assistantID, conversationID s
 			return err
 		}
 		now := s.clock()
-		ev, created, err = s.appendTx(ctx, tx, &c, &m, now)
+		ev, created, err = s.appendLogged(ctx, tx, &c, &m, now)
 		if err != nil || !created {
 			return err
 		}
 		if err := s.saveTx(ctx, tx, &c, now); err != nil {
-			return err
-		}
-		if err := s.logChange(ctx, tx, &c, cv.ChangeMessageCreated, &ev.ID, nil); err != nil {
 			return err
 		}
 		return s.analyzeLater(ctx, tx, &c, now)

@@ -16,7 +16,6 @@
 package storetest
 
 import (
-	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -36,6 +35,7 @@ type test struct {
 // Run runs the whole suite against the engine that open returns.
 func Run(t *testing.T, open Open) {
 	t.Helper()
+	group(t, open, "Store", storeTests)
 	group(t, open, "Assistants", assistantTests)
 	group(t, open, "Tokens", tokenTests)
 	group(t, open, "Settings", settingsTests)
@@ -67,6 +67,17 @@ func group(t *testing.T, open Open, name string, tests []test) {
 			})
 		}
 	})
+}
+
+// ---- the store itself ----
+
+var storeTests = []test{
+	{"EngineAndPing", func(t *testing.T, s store.Store) {
+		if e := s.Engine(); e != "sqlite" && e != "postgres" {
+			t.Errorf("Engine = %q, want sqlite or postgres", e)
+		}
+		ok(t, "Ping", s.Ping(t.Context()))
+	}},
 }
 
 // ---- assistants ----
@@ -412,6 +423,5 @@ var isolationTests = []test{
 		listA := listIDs(t, s, a.ID, cv.Filter{})
 		sameIDs(t, "A: Conversations", listA, []string{ca.ID}, nil)
 
-		var _ json.RawMessage
 	}},
 }
