@@ -24,6 +24,9 @@ type Config struct {
 	RateLimits     RateLimits
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// RequestsHuman judges whether a visitor's message asks for a human, given the
+	// assistant's handoff keywords; nil never hands off.
+	RequestsHuman func(text string, keywords []string) bool
 }
 
 // Server is the API's handlers and what they share.
@@ -78,6 +81,9 @@ func (s *Server) routes() {
 	s.handle("PUT "+one+"/metadata", write, ClassWrite, s.writeMetadata(cv.MetadataReplace))
 	s.handle("PATCH "+one+"/metadata", write, ClassWrite, s.writeMetadata(cv.MetadataMergePatch))
 	s.handle("POST "+prefix+"/import", heavy, ClassHeavy, s.importConversations)
+	s.handle("PUT "+one+"/messages/{message_id}/feedback", write, ClassWrite, s.putFeedback)
+	s.handle("POST "+one+"/rating", write, ClassWrite, s.postRating)
+	s.handle("GET "+prefix+"/operators", read, ClassRead, s.listOperators)
 	s.handle("GET "+prefix+"/settings", read, ClassRead, s.getSettings)
 	s.handle("PATCH "+prefix+"/settings", write, ClassWrite, s.patchSettings)
 	s.mux.HandleFunc("/v1/", s.noRoute)
@@ -127,7 +133,7 @@ func (s *Server) handle(pattern string, need cv.Scope, class Class, h handler) {
 			limit = s.cfg.MaxImportBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		r = r.WithContext(cv.WithActor(r.Context(), p.actor()))
+		r = r.WithContext(context.WithValue(cv.WithActor(r.Context(), p.actor()), settingsMemoKey{}, &settingsMemo{}))
 		run := h
 		if class != ClassRead && r.Header.Get(IdempotencyHeader) != "" {
 			run = func(w http.ResponseWriter, r *http.Request, p principal) error { return s.idempotent(w, r, p, h) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -105,6 +106,10 @@ func decodeJSON(b []byte, dst any) error {
 		if field == "" {
 			return badParam("body", "expected a JSON object")
 		}
+		// encoding/json leaves out the index of a field inside an array.
+		if path, _, ok := fieldPath(b, reflect.TypeOf(dst)); ok && path != "" {
+			field = path
+		}
 		return invalid(field, "must be %s, not %s", kindName(te.Type.Kind().String()), te.Value)
 	default:
 		var se *json.SyntaxError
@@ -115,7 +120,13 @@ func decodeJSON(b []byte, dst any) error {
 		if errors.As(err, &mbe) {
 			return err
 		}
-		// Errors of a field's own decoder (times, durations) name no field in encoding/json.
+		// Errors of a field's own decoder (times) name no field in encoding/json: find it.
+		if path, want, ok := fieldPath(b, reflect.TypeOf(dst)); ok && path != "" {
+			if want == timeType {
+				return invalid(path, "must be an RFC 3339 date-time such as \"2026-01-15T10:30:00Z\"")
+			}
+			return invalid(path, "%v", err)
+		}
 		return invalid("body", "%v", err)
 	}
 }
@@ -162,8 +173,11 @@ func (s *Server) validateNew(r *http.Request, p principal, n *cv.NewConversation
 	if err := n.Validate(); err != nil {
 		return err
 	}
+	if err := s.markHandoffs(r, p, n.Messages); err != nil {
+		return err
+	}
 	if n.ClientMetadata != nil {
-		return s.checkMetadataSchema(r, p, n.ClientMetadata)
+		return cv.InClientMetadata(s.checkMetadataSchema(r, p, n.ClientMetadata))
 	}
 	return nil
 }
@@ -259,6 +273,9 @@ func (s *Server) patchConversation(w http.ResponseWriter, r *http.Request, p pri
 	if err != nil {
 		return err
 	}
+	if err := s.resolveAssignee(r, p, patch.Assignee); err != nil {
+		return err
+	}
 	c, err := s.store.UpdateConversation(r.Context(), p.assistantID(), id, version, func(c *cv.Conversation) ([]cv.Log, error) {
 		return patch.Apply(c, p.actor()), nil
 	})
@@ -306,6 +323,11 @@ func (s *Server) appendMessage(w http.ResponseWriter, r *http.Request, p princip
 	if err := m.Validate(""); err != nil {
 		return err
 	}
+	one := []cv.NewMessage{m}
+	if err := s.markHandoffs(r, p, one); err != nil {
+		return err
+	}
+	m = one[0]
 	ev, created, err := s.store.AppendMessage(r.Context(), p.assistantID(), id, m)
 	if err != nil {
 		return err

@@ -104,11 +104,7 @@ type cachedSchema struct {
 }
 
 func (s *Server) metadataSchema(r *http.Request, p principal) (*jsonschema.Schema, error) {
-	doc, err := s.store.Settings(r.Context(), p.assistantID())
-	if err != nil {
-		return nil, err
-	}
-	st, err := settings.Parse(doc)
+	st, err := s.settingsFor(r, p)
 	if err != nil || len(st.MetadataSchema) == 0 {
 		return nil, err
 	}

@@ -24,20 +24,22 @@ func tsPtr(t *time.Time) *timestamp {
 	return &v
 }
 
-// conversationItem is a conversation in a list, with exactly the reference's fields.
+// conversationItem is a conversation in a list, with exactly the reference's fields and JSON
+// types: title and most_frequent_language are strings there (not nullable), so they are ""
+// until the analysis sets them.
 type conversationItem struct {
 	ID                   string      `json:"id"`
 	Ord                  int64       `json:"ord"`
 	CreatedAt            timestamp   `json:"created_at"`
 	LastMessageAt        timestamp   `json:"last_message_at"`
-	Title                *string     `json:"title"`
+	Title                string      `json:"title"`
 	Source               string      `json:"source"`
 	Terminated           bool        `json:"terminated"`
 	ResolutionStatus     string      `json:"resolution_status"`
 	HasUnreadMessages    bool        `json:"has_unread_messages"`
 	SupportsInboxControl bool        `json:"supports_inbox_control"`
 	LastMessageContent   string      `json:"last_message_content"`
-	MostFrequentLanguage *string     `json:"most_frequent_language"`
+	MostFrequentLanguage string      `json:"most_frequent_language"`
 	Assignee             cv.Assignee `json:"assignee"`
 	VisitorName          *string     `json:"visitor_name"`
 	VisitorEmail         *string     `json:"visitor_email"`
@@ -54,23 +56,40 @@ type conversationDetail struct {
 	LastVisitorMessageAt *timestamp      `json:"last_visitor_message_at"`
 	UnifiedAnalysis      json.RawMessage `json:"unified_analysis"`
 	Version              int64           `json:"version"`
+	Rating               *ratingView     `json:"rating"`
+}
+
+type ratingView struct {
+	Score     int       `json:"score"`
+	Comment   *string   `json:"comment"`
+	CreatedAt timestamp `json:"created_at"`
 }
 
 func itemView(c *cv.Conversation) conversationItem {
 	return conversationItem{
-		ID: c.ID, Ord: c.Ord, CreatedAt: ts(c.CreatedAt), LastMessageAt: ts(c.LastMessageAt), Title: c.Title,
+		ID: c.ID, Ord: c.Ord, CreatedAt: ts(c.CreatedAt), LastMessageAt: ts(c.LastMessageAt), Title: deref(c.Title),
 		Source: c.Source, Terminated: c.Terminated, ResolutionStatus: c.ResolutionStatus,
 		HasUnreadMessages: c.HasUnreadMessages, SupportsInboxControl: cv.SupportsInboxControl(c.Source),
-		LastMessageContent: c.LastMessageContent, MostFrequentLanguage: c.MostFrequentLanguage, Assignee: c.Assignee,
+		LastMessageContent: c.LastMessageContent, MostFrequentLanguage: deref(c.MostFrequentLanguage), Assignee: c.Assignee,
 		VisitorName: c.VisitorName, VisitorEmail: c.VisitorEmail, VisitorPhoneNumber: c.VisitorPhoneNumber,
 		VisitorLabel: c.VisitorLabel,
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func detailView(c *cv.Conversation) conversationDetail {
 	d := conversationDetail{
 		conversationItem: itemView(c), URL: c.URL, ClientMetadata: c.ClientMetadata,
 		LastVisitorMessageAt: tsPtr(c.LastVisitorMessageAt), UnifiedAnalysis: c.UnifiedAnalysis, Version: c.Version,
+	}
+	if c.Rating != nil {
+		d.Rating = &ratingView{Score: c.Rating.Score, Comment: c.Rating.Comment, CreatedAt: ts(c.Rating.CreatedAt)}
 	}
 	if len(d.UnifiedAnalysis) == 0 {
 		d.UnifiedAnalysis = json.RawMessage("null")

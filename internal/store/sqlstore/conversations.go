@@ -282,6 +282,10 @@ func (s *Store) UpdateConversation(ctx context.Context, assistantID, id string, 
 		if err != nil {
 			return err
 		}
+		if len(logs) == 0 && len(cv.ChangedFields(&prev, &c)) == 0 {
+			out = c // nothing changed: no new version
+			return nil
+		}
 		if err := s.logUpdate(ctx, tx, &prev, &c); err != nil {
 			return err
 		}
