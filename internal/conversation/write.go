@@ -46,6 +46,9 @@ type NewMessage struct {
 	// RequestsHuman is the caller's judgement that the message asks for a human (handoff
 	// keywords, or the analyzer); it is not part of the body.
 	RequestsHuman bool `json:"-"`
+	// FromChannel marks a message that came in from the conversation's platform (set by the
+	// channel adapters): it is recorded, not sent back out.
+	FromChannel bool `json:"-"`
 }
 
 // NewConversation is a conversation as created through the API, an import or a channel.

@@ -24,6 +24,9 @@ type Config struct {
 	API             api.Config
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// Mounts adds handlers outside the API by ServeMux pattern (channels' webhooks, the
+	// widget, tracked links, the dashboard).
+	Mounts map[string]http.Handler
 }
 
 // Server is the whole HTTP surface of Parley.
@@ -65,6 +68,9 @@ func New(st store.Store, cfg Config) *Server {
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	for pattern, h := range cfg.Mounts {
+		mux.Handle(pattern, h)
+	}
 	s.handler = s.observe(mux, requests)
 	return s
 }

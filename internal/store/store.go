@@ -109,7 +109,14 @@ const (
 	// JobAnalyze analyses a conversation (Key: the conversation id). Every new message
 	// enqueues one, coalesced per conversation.
 	JobAnalyze = "analyze"
+	// JobDeliver sends a reply out through the conversation's channel (Key: the message's event
+	// id; Payload: {"conversation_id", "event_id"}). A message by the assistant or an operator
+	// in a conversation of a channel that takes replies (telegram, slack, whatsapp) enqueues one.
+	JobDeliver = "deliver"
 )
+
+// OutboundSources are the channels whose conversations get JobDeliver for replies.
+var OutboundSources = []string{"telegram", "slack", "whatsapp"}
 
 // NewJob is background work to enqueue.
 type NewJob struct {

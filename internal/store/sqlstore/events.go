@@ -11,6 +11,7 @@ import (
 
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/search"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 // insertEvent appends ev to c's timeline with the next ord and returns it as stored.
@@ -87,6 +88,9 @@ func (s *Store) appendLogged(ctx context.Context, tx *sql.Tx, c *cv.Conversation
 		return ev, created, err
 	}
 	if err := s.logChange(ctx, tx, c, cv.ChangeMessageCreated, &ev.ID, nil); err != nil {
+		return ev, false, err
+	}
+	if err := s.deliverLater(ctx, tx, c, &ev, m, now); err != nil {
 		return ev, false, err
 	}
 	prev.HasUnreadMessages = c.HasUnreadMessages
@@ -211,4 +215,15 @@ func placeholders(from, n int) string {
 		fmt.Fprintf(&b, "$%d", from+i)
 	}
 	return b.String()
+}
+
+// deliverLater queues a reply for its channel: a message by the assistant or an operator in a
+// conversation of a channel that takes replies, unless the message came in from the channel
+// itself.
+func (s *Store) deliverLater(ctx context.Context, tx *sql.Tx, c *cv.Conversation, ev *cv.Event, m *cv.NewMessage, now time.Time) error {
+	if m.Author == cv.AuthorVisitor || m.FromChannel || !cv.Contains(store.OutboundSources, c.Source) {
+		return nil
+	}
+	payload, _ := json.Marshal(map[string]string{"conversation_id": c.ID, "event_id": ev.ID})
+	return s.enqueueTx(ctx, tx, store.NewJob{Kind: store.JobDeliver, Key: ev.ID, AssistantID: c.AssistantID, Payload: payload, RunAt: now})
 }
