@@ -134,7 +134,7 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, p principal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, json.RawMessage(st.Marshal()))
+	writeJSON(w, http.StatusOK, json.RawMessage(st.Public()))
 	return nil
 }
 
@@ -157,11 +157,10 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, p princip
 	if err != nil {
 		return err
 	}
-	out := st.Marshal()
-	if err := s.store.SaveSettings(r.Context(), p.assistantID(), out); err != nil {
+	if err := s.store.SaveSettings(r.Context(), p.assistantID(), st.Marshal()); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, json.RawMessage(out))
+	writeJSON(w, http.StatusOK, json.RawMessage(st.Public()))
 	return nil
 }
 

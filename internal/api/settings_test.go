@@ -1,15 +1,18 @@
 package api_test
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/internal/apitest"
+	"github.com/parleyhq/parley/internal/store/enginetest"
 )
 
 // defaultSettings are the settings of a new assistant: every key, with its default.
 const defaultSettings = `{
 	"topics": [], "auto_resolve_after": null, "link_tracking": false, "metadata_schema": null,
-	"handoff_keywords": [], "rating_active": true
+	"handoff_keywords": [], "rating_active": true, "channels": {}
 }`
 
 func TestSettings(t *testing.T) {
@@ -65,5 +68,36 @@ func TestSettings(t *testing.T) {
 
 		// The other assistant still has the defaults.
 		equalJSON(t, "B's settings", obj(t, call(t, e, 200, "GET", settingP, e.B.Read, nil)), mustJSON(t, defaultSettings))
+	})
+}
+
+// Channel secrets are write-only: reads show only that they are set, and a client may send back
+// what it read without wiping them.
+func TestSettingsSecretsWriteOnly(t *testing.T) {
+	enginetest.ForEach(t, func(t *testing.T, open enginetest.Opener) {
+		e := apitest.Start(t, open, nil)
+		r := e.Must(http.StatusOK, "PATCH", "/v1/api_core/settings", e.A.Write, map[string]any{"channels": map[string]any{
+			"telegram": map[string]any{"bot_token": "123:abc", "secret_token": "s3cret", "api_base_url": "http://127.0.0.1:9"},
+		}})
+		if strings.Contains(string(r.Body), "123:abc") || strings.Contains(string(r.Body), "s3cret") {
+			t.Fatalf("secret shown: %s", r.Body)
+		}
+		got := e.Must(http.StatusOK, "GET", "/v1/api_core/settings", e.A.Read, nil)
+		var doc map[string]any
+		got.JSON(t, &doc)
+		tg := doc["channels"].(map[string]any)["telegram"].(map[string]any)
+		if tg["bot_token_set"] != true || tg["secret_token_set"] != true || tg["api_base_url"] != "http://127.0.0.1:9" || tg["bot_token"] != nil {
+			t.Fatalf("telegram settings as read: %v", tg)
+		}
+		// Round trip: PATCH back what was read; the secrets stay.
+		e.Must(http.StatusOK, "PATCH", "/v1/api_core/settings", e.A.Write, got.Body)
+		stored, err := e.Store.Settings(t.Context(), e.A.ID)
+		if err != nil || !strings.Contains(string(stored), "123:abc") {
+			t.Fatalf("secret lost after a round trip: %s %v", stored, err)
+		}
+		r = e.Must(http.StatusUnprocessableEntity, "PATCH", "/v1/api_core/settings", e.A.Write, map[string]any{"channels": map[string]any{"telegram": map[string]any{"bot_tokn": "x"}}})
+		if !strings.Contains(string(r.Body), "channels.telegram.bot_tokn") {
+			t.Fatalf("unknown channel key not named: %s", r.Body)
+		}
 	})
 }

@@ -34,6 +34,7 @@ type Settings struct {
 	MetadataSchema   json.RawMessage `json:"metadata_schema"`
 	HandoffKeywords  []string        `json:"handoff_keywords"`
 	RatingActive     *bool           `json:"rating_active"`
+	Channels         Channels        `json:"channels"`
 }
 
 // Duration is a Go duration written as a string ("24h", "90m").
@@ -76,6 +77,16 @@ func Parse(doc json.RawMessage) (Settings, error) {
 		"metadata_schema": &s.MetadataSchema, "handoff_keywords": &s.HandoffKeywords, "rating_active": &s.RatingActive,
 	}
 	for k, v := range raw {
+		if k == "channels" {
+			if string(v) == "null" {
+				continue
+			}
+			var err error
+			if s.Channels, err = parseChannels(v); err != nil {
+				return s, err
+			}
+			continue
+		}
 		dst, ok := known[k]
 		if !ok {
 			return s, cv.Invalid(k, "unknown setting")
@@ -136,17 +147,34 @@ func (s *Settings) validate() error {
 	return nil
 }
 
-// Marshal encodes settings as stored and shown (every key present).
+// Marshal encodes settings as stored, secrets included (every key present).
 func (s Settings) Marshal() json.RawMessage {
+	b, _ := json.Marshal(s.doc())
+	return b
+}
+
+// Public encodes settings as the API shows them: secrets replaced by "<name>_set" markers.
+func (s Settings) Public() json.RawMessage {
+	doc := s.doc()
+	var ch map[string]any
+	b, _ := json.Marshal(s.Channels)
+	_ = json.Unmarshal(b, &ch)
+	redactChannels(ch)
+	doc["channels"] = ch
+	out, _ := json.Marshal(doc)
+	return out
+}
+
+func (s Settings) doc() map[string]any {
 	out := map[string]any{
 		"topics": s.Topics, "auto_resolve_after": s.AutoResolveAfter, "link_tracking": s.LinkTracking,
 		"metadata_schema": s.MetadataSchema, "handoff_keywords": s.HandoffKeywords, "rating_active": s.RatingActive,
+		"channels": s.Channels,
 	}
 	if s.MetadataSchema == nil {
 		out["metadata_schema"] = nil
 	}
-	b, _ := json.Marshal(out)
-	return b
+	return out
 }
 
 // Patch applies a JSON Merge Patch to the stored document and returns the new settings.
