@@ -13,6 +13,7 @@ import (
 
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/search"
+	"github.com/parleyhq/parley/internal/wire"
 )
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, p principal) error {
@@ -24,12 +25,12 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, p pri
 	if err != nil {
 		return err
 	}
-	out := listPage[conversationItem]{Items: make([]conversationItem, len(page.Items)), Offset: f.Offset, Limit: f.Limit, Count: page.Count, NextCursor: encodeCursor(page.NextCursor)}
+	out := wire.List[wire.Item]{Items: make([]wire.Item, len(page.Items)), Offset: f.Offset, Limit: f.Limit, Count: page.Count, NextCursor: encodeCursor(page.NextCursor)}
 	if f.Cursor != nil {
 		out.Offset = 0
 	}
 	for i := range page.Items {
-		out.Items[i] = itemView(&page.Items[i])
+		out.Items[i] = wire.NewItem(&page.Items[i])
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -59,7 +60,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, p princ
 
 func writeDetail(w http.ResponseWriter, status int, c *cv.Conversation) {
 	w.Header().Set("ETag", etag(c.Version))
-	writeJSON(w, status, detailView(c))
+	writeJSON(w, status, wire.NewDetail(c))
 }
 
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
@@ -299,9 +300,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p principal)
 	if err != nil {
 		return err
 	}
-	out := listPage[eventItem]{Items: make([]eventItem, len(page.Items)), Offset: f.Offset, Limit: limit, Count: page.Count}
+	out := wire.List[wire.Event]{Items: make([]wire.Event, len(page.Items)), Offset: f.Offset, Limit: limit, Count: page.Count}
 	for i := range page.Items {
-		out.Items[i] = eventView(&page.Items[i])
+		out.Items[i] = wire.NewEvent(&page.Items[i])
 	}
 	if n := len(page.Items); n == limit && n > 0 {
 		next := strconv.FormatInt(page.Items[n-1].Ord, 10)
@@ -336,7 +337,7 @@ func (s *Server) appendMessage(w http.ResponseWriter, r *http.Request, p princip
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, eventView(&ev).Data)
+	writeJSON(w, status, wire.NewEvent(&ev).Data)
 	return nil
 }
 

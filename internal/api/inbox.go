@@ -11,6 +11,7 @@ import (
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/search"
 	"github.com/parleyhq/parley/internal/settings"
+	"github.com/parleyhq/parley/internal/wire"
 )
 
 // feedbackBody is a visitor's judgement of one message.
@@ -39,12 +40,12 @@ func (s *Server) putFeedback(w http.ResponseWriter, r *http.Request, p principal
 	if b.Comment != nil && (len(*b.Comment) > 2000 || !utf8.ValidString(*b.Comment)) {
 		return invalid("comment", "at most 2000 bytes of UTF-8")
 	}
-	fb, _ := json.Marshal(map[string]any{"rating": b.Rating, "comment": b.Comment, "created_at": ts(s.now())})
+	fb, _ := json.Marshal(map[string]any{"rating": b.Rating, "comment": b.Comment, "created_at": wire.At(s.now())})
 	ev, err := s.store.SetMessageFeedback(r.Context(), p.assistantID(), id, mq.UUID, fb)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, eventView(&ev).Data)
+	writeJSON(w, http.StatusOK, wire.NewEvent(&ev).Data)
 	return nil
 }
 

@@ -241,4 +241,3 @@ func TestUnchangedPatchIsNoChange(t *testing.T) {
 		}
 	})
 }
-

@@ -67,8 +67,15 @@ func TestMetadataWrites(t *testing.T) {
 			{"PUT", `{}`, `{}`, []string{"c", "n"}},
 		}
 		var wantLogs [][]string
+		version := num(t, detail(t, e, e.A.Read, id), "version")
 		for i, s := range steps {
 			r := call(t, e, 200, s.method, metadata(id), e.A.Write, s.body)
+			if s.keys != nil {
+				version++ // a change makes a new version; no change, none
+			}
+			if want := fmt.Sprintf(`"%d"`, version); r.Header.Get("ETag") != want {
+				t.Errorf("step %d: ETag %q, want %q", i, r.Header.Get("ETag"), want)
+			}
 			want := map[string]any{"metadata": mustJSON(t, s.want)}
 			equalJSON(t, fmt.Sprintf("step %d: %s %s", i, s.method, s.body), obj(t, r), want)
 			equalJSON(t, fmt.Sprintf("step %d: GET", i), metaOf(t, e, id), want["metadata"])

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -243,9 +244,13 @@ func TestPatchConversation(t *testing.T) {
 
 		// The same values again change nothing and log nothing.
 		call(t, e, 200, "PATCH", conv(id), e.A.Write, map[string]any{"assignee": alice, "resolution_status": "resolved", "terminated": true})
+		r = call(t, e, 200, "PATCH", conv(id), e.A.Write, map[string]any{"title": "Refunds", "visitor_name": nil})
 		call(t, e, 200, "PATCH", conv(id), e.A.Write, map[string]any{})
 		if n := timeline(t, e, e.A.Read, id).Count; n != 5 {
 			t.Errorf("events after unchanged patches: %d", n)
+		}
+		if r.Header.Get("ETag") != `"2"` || num(t, detail(t, e, e.A.Read, id), "version") != 2 {
+			t.Errorf("unchanged patches made a new version: ETag %q", r.Header.Get("ETag"))
 		}
 
 		// One operator to another is an assignment; reopening, resuming and handing back to
@@ -384,5 +389,80 @@ func TestImport(t *testing.T) {
 		}
 		// An empty import imports nothing.
 		equalJSON(t, "empty import", obj(t, call(t, e, 200, "POST", importP, e.A.Write, "\n\n")), map[string]any{"imported": 0, "failed": []any{}})
+	})
+}
+
+// TestConcurrentWrites: concurrent appends get gapless ords, concurrent creates distinct
+// order numbers, and of concurrent writes with one If-Match exactly one wins.
+func TestConcurrentWrites(t *testing.T) {
+	each(t, func(t *testing.T, e *apitest.Env) {
+		id := str(t, create(t, e, e.A.Write, map[string]any{"source": "widget"}), "id")
+		const n = 8
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				statuses[i] = e.Do("POST", messages(id), e.A.Write, msg("visitor", fmt.Sprintf("message %d", i), "")).Status
+			})
+		}
+		wg.Wait()
+		for i, s := range statuses {
+			if s != 201 {
+				t.Errorf("append %d: %d", i, s)
+			}
+		}
+		tl := timeline(t, e, e.A.Read, id)
+		seen := map[any]bool{}
+		for i, it := range tl.Items {
+			data := it["data"].(map[string]any)
+			if num(t, data, "ord") != i+1 {
+				t.Errorf("ord of event %d: %v", i, data["ord"])
+			}
+			seen[data["content"]] = true
+		}
+		if tl.Count != n || len(seen) != n {
+			t.Errorf("timeline: count %d, %d distinct messages", tl.Count, len(seen))
+		}
+
+		ords := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				r := e.Do("POST", convs, e.A.Write, map[string]any{"source": "api"})
+				if r.Status == 201 {
+					var d struct{ Ord int }
+					r.JSON(t, &d)
+					ords[i] = d.Ord
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(ords)
+		for i, o := range ords {
+			if o != i+2 {
+				t.Errorf("concurrent creates got ords %v, want 2..%d", ords, n+1)
+				break
+			}
+		}
+
+		version := fmt.Sprintf(`"%d"`, num(t, detail(t, e, e.A.Read, id), "version"))
+		for i := range n {
+			wg.Go(func() {
+				statuses[i] = e.Do("PATCH", conv(id), e.A.Write, map[string]any{"title": fmt.Sprint("title ", i)}, "If-Match", version).Status
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, s := range statuses {
+			switch s {
+			case 200:
+				won++
+			case 412:
+			default:
+				t.Errorf("concurrent If-Match write: %d", s)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d concurrent writes with one If-Match won, want 1 (%v)", won, statuses)
+		}
 	})
 }

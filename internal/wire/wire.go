@@ -1,4 +1,6 @@
-package api
+// Package wire is the JSON form of Parley's objects as clients see them: the API's responses,
+// webhook bodies, exports and the live stream all render through it, so they never disagree.
+package wire
 
 import (
 	"encoding/json"
@@ -7,31 +9,33 @@ import (
 	cv "github.com/parleyhq/parley/internal/conversation"
 )
 
-// Timestamps are RFC 3339 in UTC with a Z suffix, as in the reference.
-type timestamp time.Time
+// Time is a timestamp: RFC 3339 in UTC with a Z suffix, as in the reference.
+type Time time.Time
 
-func (t timestamp) MarshalJSON() ([]byte, error) {
+func (t Time) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(t).UTC().Format(time.RFC3339Nano) + `"`), nil
 }
 
-func ts(t time.Time) timestamp { return timestamp(t) }
+// At is t as a wire time.
+func At(t time.Time) Time { return Time(t) }
 
-func tsPtr(t *time.Time) *timestamp {
+// TimePtr is t as a wire time, or nil.
+func TimePtr(t *time.Time) *Time {
 	if t == nil {
 		return nil
 	}
-	v := timestamp(*t)
+	v := Time(*t)
 	return &v
 }
 
-// conversationItem is a conversation in a list, with exactly the reference's fields and JSON
+// Item is a conversation in a list, with exactly the reference's fields and JSON
 // types: title and most_frequent_language are strings there (not nullable), so they are ""
 // until the analysis sets them.
-type conversationItem struct {
+type Item struct {
 	ID                   string      `json:"id"`
 	Ord                  int64       `json:"ord"`
-	CreatedAt            timestamp   `json:"created_at"`
-	LastMessageAt        timestamp   `json:"last_message_at"`
+	CreatedAt            Time        `json:"created_at"`
+	LastMessageAt        Time        `json:"last_message_at"`
 	Title                string      `json:"title"`
 	Source               string      `json:"source"`
 	Terminated           bool        `json:"terminated"`
@@ -47,27 +51,27 @@ type conversationItem struct {
 	VisitorLabel         *string     `json:"visitor_label"`
 }
 
-// conversationDetail is the detail object: every list field plus the reference's detail
+// Detail is the detail object: every list field plus the reference's detail
 // fields, and the extension field version (the ETag's value).
-type conversationDetail struct {
-	conversationItem
+type Detail struct {
+	Item
 	URL                  *string         `json:"url"`
 	ClientMetadata       map[string]any  `json:"client_metadata"`
-	LastVisitorMessageAt *timestamp      `json:"last_visitor_message_at"`
+	LastVisitorMessageAt *Time           `json:"last_visitor_message_at"`
 	UnifiedAnalysis      json.RawMessage `json:"unified_analysis"`
 	Version              int64           `json:"version"`
-	Rating               *ratingView     `json:"rating"`
+	Rating               *Rating         `json:"rating"`
 }
 
-type ratingView struct {
-	Score     int       `json:"score"`
-	Comment   *string   `json:"comment"`
-	CreatedAt timestamp `json:"created_at"`
+type Rating struct {
+	Score     int     `json:"score"`
+	Comment   *string `json:"comment"`
+	CreatedAt Time    `json:"created_at"`
 }
 
-func itemView(c *cv.Conversation) conversationItem {
-	return conversationItem{
-		ID: c.ID, Ord: c.Ord, CreatedAt: ts(c.CreatedAt), LastMessageAt: ts(c.LastMessageAt), Title: deref(c.Title),
+func NewItem(c *cv.Conversation) Item {
+	return Item{
+		ID: c.ID, Ord: c.Ord, CreatedAt: At(c.CreatedAt), LastMessageAt: At(c.LastMessageAt), Title: deref(c.Title),
 		Source: c.Source, Terminated: c.Terminated, ResolutionStatus: c.ResolutionStatus,
 		HasUnreadMessages: c.HasUnreadMessages, SupportsInboxControl: cv.SupportsInboxControl(c.Source),
 		LastMessageContent: c.LastMessageContent, MostFrequentLanguage: deref(c.MostFrequentLanguage), Assignee: c.Assignee,
@@ -83,13 +87,13 @@ func deref(s *string) string {
 	return *s
 }
 
-func detailView(c *cv.Conversation) conversationDetail {
-	d := conversationDetail{
-		conversationItem: itemView(c), URL: c.URL, ClientMetadata: c.ClientMetadata,
-		LastVisitorMessageAt: tsPtr(c.LastVisitorMessageAt), UnifiedAnalysis: c.UnifiedAnalysis, Version: c.Version,
+func NewDetail(c *cv.Conversation) Detail {
+	d := Detail{
+		Item: NewItem(c), URL: c.URL, ClientMetadata: c.ClientMetadata,
+		LastVisitorMessageAt: TimePtr(c.LastVisitorMessageAt), UnifiedAnalysis: c.UnifiedAnalysis, Version: c.Version,
 	}
 	if c.Rating != nil {
-		d.Rating = &ratingView{Score: c.Rating.Score, Comment: c.Rating.Comment, CreatedAt: ts(c.Rating.CreatedAt)}
+		d.Rating = &Rating{Score: c.Rating.Score, Comment: c.Rating.Comment, CreatedAt: At(c.Rating.CreatedAt)}
 	}
 	if len(d.UnifiedAnalysis) == 0 {
 		d.UnifiedAnalysis = json.RawMessage("null")
@@ -97,8 +101,8 @@ func detailView(c *cv.Conversation) conversationDetail {
 	return d
 }
 
-// listPage is the reference's list envelope plus the extension next_cursor.
-type listPage[T any] struct {
+// List is the reference's list envelope plus the extension next_cursor.
+type List[T any] struct {
 	Items      []T     `json:"items"`
 	Offset     int     `json:"offset"`
 	Limit      int     `json:"limit"`
@@ -106,48 +110,48 @@ type listPage[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-// eventItem is one timeline entry: {"type", "data"}.
-type eventItem struct {
+// Event is one timeline entry: {"type", "data"}.
+type Event struct {
 	Type string `json:"type"`
 	Data any    `json:"data"`
 }
 
-type eventHead struct {
-	ID        string    `json:"id"`
-	Ord       int64     `json:"ord"`
-	CreatedAt timestamp `json:"created_at"`
+type EventHead struct {
+	ID        string `json:"id"`
+	Ord       int64  `json:"ord"`
+	CreatedAt Time   `json:"created_at"`
 }
 
-type messageData struct {
-	eventHead
+type MessageData struct {
+	EventHead
 	cv.Message
 }
 
-type logData struct {
-	eventHead
+type LogData struct {
+	EventHead
 	cv.Log
 }
 
-type trackedLinkData struct {
-	eventHead
+type TrackedLinkData struct {
+	EventHead
 	cv.TrackedLink
 }
 
-func eventView(e *cv.Event) eventItem {
-	head := eventHead{ID: e.ID, Ord: e.Ord, CreatedAt: ts(e.CreatedAt)}
+func NewEvent(e *cv.Event) Event {
+	head := EventHead{ID: e.ID, Ord: e.Ord, CreatedAt: At(e.CreatedAt)}
 	switch {
 	case e.Message != nil:
-		return eventItem{Type: e.Type, Data: messageData{head, normalMessage(*e.Message)}}
+		return Event{Type: e.Type, Data: MessageData{head, normalMessage(*e.Message)}}
 	case e.Log != nil:
 		l := *e.Log
 		if l.Details == nil {
 			l.Details = map[string]any{}
 		}
-		return eventItem{Type: e.Type, Data: logData{head, l}}
+		return Event{Type: e.Type, Data: LogData{head, l}}
 	case e.TrackedLink != nil:
-		return eventItem{Type: e.Type, Data: trackedLinkData{head, *e.TrackedLink}}
+		return Event{Type: e.Type, Data: TrackedLinkData{head, *e.TrackedLink}}
 	}
-	return eventItem{Type: e.Type, Data: head}
+	return Event{Type: e.Type, Data: head}
 }
 
 // normalMessage makes sure every reference field has its documented JSON type.
