@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,34 @@ func Postgres(t testing.TB) store.Store {
 		}
 	})
 	return s
+}
+
+// PostgresSchemaURL creates an empty schema on the test server and returns a URL whose
+// connections use it (for code that opens the database itself, such as the command line).
+func PostgresSchemaURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv(PostgresURLEnv)
+	if url == "" {
+		t.Fatalf("%s is not set", PostgresURLEnv)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "test_" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := postgres.Open(ctx, url, nil, postgres.Options{Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatalf("open postgres (%s): %v", PostgresURLEnv, err)
+	}
+	s.Close()
+	t.Cleanup(func() {
+		if err := postgres.DropSchema(context.Background(), url, schema); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
 }
