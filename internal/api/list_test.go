@@ -16,14 +16,6 @@ type fixture struct {
 	ids map[string]string // name -> id
 }
 
-func (f fixture) idsOf(names ...string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = f.ids[n]
-	}
-	return out
-}
-
 func (f fixture) names(ids []string) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {

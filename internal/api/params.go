@@ -179,8 +179,8 @@ func parseListParams(q url.Values) (cv.Filter, *apiError) {
 		if !ok {
 			continue
 		}
-		if key == "" || len(key) > cv.MaxMetadataKey || strings.ContainsAny(key, `"\`) {
-			return f, badParam(name, "metadata keys are 1 to %d bytes without quotes or backslashes", cv.MaxMetadataKey)
+		if key == "" || len(key) > cv.MaxMetadataKey {
+			return f, badParam(name, "metadata keys are 1 to %d bytes", cv.MaxMetadataKey)
 		}
 		if f.Metadata == nil {
 			f.Metadata = map[string]string{}

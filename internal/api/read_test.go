@@ -204,7 +204,7 @@ func TestListEnvelopeKeys(t *testing.T) {
 	})
 }
 
-// TestDerivedFieldsShape checks shapes on a conversation with no messages at all, where the
+// TestEmptyConversationShape checks the shapes on a conversation without any message, where
 // most fields are empty.
 func TestEmptyConversationShape(t *testing.T) {
 	each(t, func(t *testing.T, e *apitest.Env) {

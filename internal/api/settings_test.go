@@ -30,7 +30,7 @@ func TestSettings(t *testing.T) {
 		// PATCH is a merge patch: each answer and the next GET show the whole document.
 		steps := []struct{ patch, set string }{
 			{`{"link_tracking": true}`, `{"link_tracking": true}`},
-			{`{"auto_resolve_after": "24h"}`, `{"auto_resolve_after": "24h0m0s"}`},
+			{`{"auto_resolve_after": "24h"}`, `{"auto_resolve_after": "24h"}`},
 			{`{"handoff_keywords": ["human", "agent"], "rating_active": false}`, `{"handoff_keywords": ["human", "agent"], "rating_active": false}`},
 			{`{"topics": [{"name": "Billing", "description": "invoices"}]}`, `{"topics": [{"name": "Billing", "description": "invoices", "examples": []}]}`},
 			{`{"metadata_schema": {"type": "object"}}`, `{"metadata_schema": {"type": "object"}}`},

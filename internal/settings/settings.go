@@ -40,7 +40,18 @@ type Settings struct {
 // Duration is a Go duration written as a string ("24h", "90m").
 type Duration struct{ time.Duration }
 
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+// MarshalJSON writes the duration as Go does, without the trailing zero units ("24h", not
+// "24h0m0s").
+func (d Duration) MarshalJSON() ([]byte, error) {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return json.Marshal(s)
+}
 
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
