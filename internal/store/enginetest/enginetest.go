@@ -54,31 +54,27 @@ func SQLite(t testing.TB) store.Store {
 // Postgres opens a store on a new schema of the server named by PARLEY_TEST_POSTGRES_URL.
 func Postgres(t testing.TB) store.Store {
 	t.Helper()
-	url := os.Getenv(PostgresURLEnv)
-	if url == "" {
-		t.Fatalf("%s is not set", PostgresURLEnv)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "test_" + hex.EncodeToString(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := postgres.Open(ctx, url, nil, postgres.Options{Schema: schema, MaxConns: 8})
-	if err != nil {
-		t.Fatalf("open postgres (%s): %v", PostgresURLEnv, err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		if err := postgres.DropSchema(context.Background(), url, schema); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	s, _, _ := openSchema(t, 8)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-// PostgresSchemaURL creates an empty schema on the test server and returns a URL whose
-// connections use it (for code that opens the database itself, such as the command line).
+// PostgresSchemaURL creates an empty, migrated schema on the test server and returns a URL
+// whose connections use it (for code that opens the database itself, such as the command
+// line).
 func PostgresSchemaURL(t testing.TB) string {
+	t.Helper()
+	s, url, schema := openSchema(t, 2)
+	s.Close()
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
+// openSchema opens a store on a new schema, dropped when t ends.
+func openSchema(t testing.TB, conns int32) (store.Store, string, string) {
 	t.Helper()
 	url := os.Getenv(PostgresURLEnv)
 	if url == "" {
@@ -89,19 +85,15 @@ func PostgresSchemaURL(t testing.TB) string {
 	schema := "test_" + hex.EncodeToString(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := postgres.Open(ctx, url, nil, postgres.Options{Schema: schema, MaxConns: 2})
+	s, err := postgres.Open(ctx, url, nil, postgres.Options{Schema: schema, MaxConns: conns})
 	if err != nil {
 		t.Fatalf("open postgres (%s): %v", PostgresURLEnv, err)
 	}
-	s.Close()
+	// Registered first, so it runs after the caller's Close.
 	t.Cleanup(func() {
 		if err := postgres.DropSchema(context.Background(), url, schema); err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
+	return s, url, schema
 }
