@@ -29,6 +29,8 @@ Usage:
   parley operator list --assistant ID [--json]
   parley operator remove --assistant ID OPERATOR_ID
   parley operator set-password --email EMAIL   (password on standard input)
+  parley analyze [--assistant ID] [--since DATE] [--all]
+  parley eval sentiment|language|topics|flags --file PATH [--quick]
 
 Every command takes --data-dir (default ./parley-data, env PARLEY_DATA_DIR) for the embedded
 SQLite database, or --database-url (env PARLEY_DATABASE_URL) for PostgreSQL.
@@ -103,6 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return cmdOperatorSetPassword(ctx, rest[1:], stdout, stderr)
 		}
 		return usageError{"usage: parley operator create|list|remove|set-password"}
+	case "analyze":
+		return cmdAnalyze(ctx, rest, stdout, stderr)
+	case "eval":
+		return cmdEval(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/store/enginetest"
 )
 
@@ -188,5 +192,59 @@ func TestServeDemo(t *testing.T) {
 	}
 	if n := count(base, tok2, ""); n != demoConversations {
 		t.Fatalf("after a restart the demo has %d conversations, want %d", n, demoConversations)
+	}
+}
+
+// TestAnalyzeAndEval: `parley analyze` analyses stored conversations; `parley eval` reads the
+// shared test data formats.
+func TestAnalyzeAndEval(t *testing.T) {
+	db := []string{"--data-dir", t.TempDir()}
+	ctx := context.Background()
+	st, err := (&dbFlags{dataDir: db[1]}).open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := seedDemo(ctx, st)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli(t, db, "analyze"); err == nil {
+		t.Fatal("analyze without a scope succeeded")
+	}
+	out, err := cli(t, db, "analyze", "--assistant", a)
+	if err != nil || out != fmt.Sprintf("analysed %d conversations (0 failed)", demoConversations) {
+		t.Fatalf("analyze: %q %v", out, err)
+	}
+	st, _ = (&dbFlags{dataDir: db[1]}).open(ctx)
+	defer st.Close()
+	page, err := st.Conversations(ctx, a, cv.Filter{Languages: []string{"en"}})
+	if err != nil || page.Count == 0 || page.Count == demoConversations {
+		t.Fatalf("after analyze, %d English conversations (%v)", page.Count, err)
+	}
+	data := filepath.Join(repoRoot(t), "..", "shared", "testdata")
+	out, err = cli(t, nil, "eval", "flags", "--file", filepath.Join(data, "support", "bitext_dev.csv"))
+	if err != nil || !strings.Contains(strings.ToLower(out), "recall") {
+		t.Fatalf("eval flags: %q %v", out, err)
+	}
+	if _, err := cli(t, nil, "eval", "nonsense", "--file", "x"); err == nil {
+		t.Fatal("eval of an unknown analyzer succeeded")
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test")
+		}
+		dir = parent
 	}
 }

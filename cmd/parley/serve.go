@@ -2,23 +2,33 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/internal/analysis"
+	"github.com/parleyhq/parley/internal/analysis/pipeline"
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/auth"
+	"github.com/parleyhq/parley/internal/changefeed"
+	"github.com/parleyhq/parley/internal/channel/widget"
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/demo"
 	"github.com/parleyhq/parley/internal/inbox"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/server"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/web"
+	"github.com/parleyhq/parley/internal/webhook"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,6 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxBody := fs.Int64("max-body-bytes", envInt("PARLEY_MAX_BODY_BYTES", 1<<20), "largest request body (env PARLEY_MAX_BODY_BYTES)")
 	maxImport := fs.Int64("max-import-bytes", envInt("PARLEY_MAX_IMPORT_BYTES", 256<<20), "largest import body (env PARLEY_MAX_IMPORT_BYTES)")
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (env PARLEY_LOG_LEVEL)")
+	public := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "address the outside world reaches this server on, for tracked links and the widget (env PARLEY_PUBLIC_URL; default http:// and --addr)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -51,31 +62,60 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer st.Close()
 
 	var demoToken, demoAssistant string
+	var demoOp demoOperator
 	if *withDemo {
 		if demoAssistant, demoToken, err = seedDemo(ctx, st); err != nil {
 			return fmt.Errorf("demo: %w", err)
+		}
+		if demoOp, err = seedDemoOperator(ctx, st, demoAssistant); err != nil {
+			return fmt.Errorf("demo operator: %w", err)
 		}
 	}
 	// Background work: the durable job queue (analysis) and the auto-resolve sweep. They stop
 	// after the HTTP server has finished its requests, and finish the jobs in hand.
 	bg, stopBg := context.WithCancel(context.Background())
 	runner := jobs.New(st, jobs.Options{Logger: log})
+	// Analysis: every new message makes its conversation due (coalesced per conversation).
+	analyzer := analysis.New()
+	runner.Handle(store.JobAnalyze, (&pipeline.Pipeline{Store: st, Analyzer: analyzer}).Handle)
+	deliverReplies(st, log, runner)
 	if ws, ok := st.(interface{ SetJobNotify(func()) }); ok {
 		ws.SetJobNotify(runner.Wake)
 	}
+	// Outbound webhooks and live streams follow the change log; the change feed wakes them
+	// when this process commits changes (other processes' changes are polled).
+	feed := changefeed.New()
+	if cs, ok := st.(interface{ SetChangeNotify(func(string)) }); ok {
+		cs.SetChangeNotify(feed.Notify)
+	}
+	dispatcher := webhook.New(st, webhook.Options{Changes: feed, Logger: log})
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(4)
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()
 	go func() { defer wg.Done(); (&inbox.AutoResolver{Store: st, Log: log}).Run(bg, 2*time.Second) }()
+	go func() { defer wg.Done(); _ = dispatcher.Run(bg) }()
+	go func() { defer wg.Done(); (&webhook.Pruner{Store: st, Log: log}).Run(bg, 10*time.Minute) }()
 	defer func() { stopBg(); wg.Wait() }()
 
-	srv := server.New(st, server.Config{Logger: log, API: api.Config{MaxBodyBytes: *maxBody, MaxImportBytes: *maxImport, RateLimits: limits}})
+	apiCfg := api.Config{MaxBodyBytes: *maxBody, MaxImportBytes: *maxImport, RateLimits: limits, PublicURL: publicURL(*public, *addr), Changes: feed,
+		RequestsHuman: analysis.IsHandoffRequest}
+	mounts := visitorMounts(ctx, st, log, apiCfg)
+	maps.Copy(mounts, channelMounts(st, log, apiCfg))
+	// The dashboard, at "/": operators sign in with the passwords `parley operator` set.
+	dash := web.New(st, web.Options{Logger: log, PublicURL: apiCfg.PublicURL, API: apiCfg, Changes: feed, Done: ctx.Done()})
+	maps.Copy(mounts, dash.Routes())
+	wg.Add(1)
+	go func() { defer wg.Done(); dash.Prune(bg, 10*time.Minute) }()
+	srv := server.New(st, server.Config{Logger: log, API: apiCfg, Mounts: mounts})
 	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
 		base := "http://" + a.String()
 		log.Info("listening", "addr", a.String(), "database", st.Engine())
 		if demoToken != "" {
 			fmt.Fprintf(stdout, "Parley is running at %s (%s)\n\nDemo assistant: %s\nDemo token (write_all, shown once): %s\n\nTry:\n  curl -s '%s/v1/api_core/conversations?limit=3' -H 'Authorization: Bearer %s'\n\n",
 				base, st.Engine(), demoAssistant, demoToken, base, demoToken)
+			fmt.Fprintf(stdout, "Dashboard: %s/\n  sign in as %s with the password %s (an admin; it changes at every start)\n\n",
+				base, demoOp.email, demoOp.password)
+			fmt.Fprintf(stdout, "Web widget (paste into any page):\n  %s\n\n", widget.Snippet(publicURL(*public, a.String()), demoAssistant))
 		}
 	})
 }
@@ -125,4 +165,37 @@ func seedDemo(ctx context.Context, st store.Store) (assistantID, token string, e
 		return "", "", err
 	}
 	return a.ID, secret, nil
+}
+
+// demoOperatorEmail signs in to the demo's dashboard.
+const demoOperatorEmail = "demo@parley.localhost"
+
+type demoOperator struct{ email, password string }
+
+// seedDemoOperator makes sure the demo assistant has an admin operator to sign in to the
+// dashboard with, and gives it a fresh random password (printed, like the demo token).
+func seedDemoOperator(ctx context.Context, st store.Store, assistantID string) (demoOperator, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return demoOperator{}, err
+	}
+	pw := "demo-" + hex.EncodeToString(b)
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return demoOperator{}, err
+	}
+	op, err := st.OperatorByEmail(ctx, demoOperatorEmail)
+	switch {
+	case errors.Is(err, cv.ErrNotFound):
+		op, err = st.CreateOperator(ctx, "Demo Admin", demoOperatorEmail, hash)
+	case err == nil:
+		err = st.SetOperatorPassword(ctx, op.ID, hash)
+	}
+	if err != nil {
+		return demoOperator{}, err
+	}
+	if err := st.AddMembership(ctx, op.ID, assistantID, cv.RoleAdmin); err != nil {
+		return demoOperator{}, err
+	}
+	return demoOperator{email: demoOperatorEmail, password: pw}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/auth"
+	"github.com/parleyhq/parley/internal/changefeed"
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -27,6 +28,15 @@ type Config struct {
 	// RequestsHuman judges whether a visitor's message asks for a human, given the
 	// assistant's handoff keywords; nil never hands off.
 	RequestsHuman func(text string, keywords []string) bool
+	// PublicURL is the address the outside world reaches this server on (PARLEY_PUBLIC_URL):
+	// tracked links point there. Empty: the scheme and host of each request.
+	PublicURL string
+	// Changes wakes live streams when this process commits changes (nil: they poll).
+	Changes *changefeed.Hub
+	// StreamHeartbeat is the time between a live stream's heartbeat comments (default 15s);
+	// StreamPoll how often it reads the change log when nothing woke it (default 500ms).
+	StreamHeartbeat time.Duration
+	StreamPoll      time.Duration
 }
 
 // Server is the API's handlers and what they share.
@@ -39,6 +49,9 @@ type Server struct {
 	touched sync.Map // token id -> time of the last recorded use
 	schemas schemaCache
 	mux     *http.ServeMux
+	// closing ends the live streams when the server shuts down.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns the API on st.
@@ -55,7 +68,14 @@ func New(st store.Store, cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{store: st, cfg: cfg, log: cfg.Logger, now: cfg.Now, limiter: newLimiter(cfg.RateLimits), mux: http.NewServeMux()}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = defaultStreamHeartbeat
+	}
+	if cfg.StreamPoll <= 0 {
+		cfg.StreamPoll = defaultStreamPoll
+	}
+	s := &Server{store: st, cfg: cfg, log: cfg.Logger, now: cfg.Now, limiter: newLimiter(cfg.RateLimits), mux: http.NewServeMux(),
+		closing: make(chan struct{})}
 	s.routes()
 	return s
 }
@@ -71,6 +91,7 @@ func (s *Server) routes() {
 	one := conv + "/{id}"
 	s.handle("GET "+conv, read, ClassRead, s.listConversations)
 	s.handle("POST "+conv, write, ClassWrite, s.createConversation)
+	s.handle("GET "+conv+"/export", read, ClassHeavy, s.exportConversations)
 	s.handle("GET "+one, read, ClassRead, s.getConversation)
 	s.handle("PATCH "+one, write, ClassWrite, s.patchConversation)
 	s.handle("DELETE "+one, write, ClassWrite, s.deleteConversation)
@@ -81,11 +102,21 @@ func (s *Server) routes() {
 	s.handle("PUT "+one+"/metadata", write, ClassWrite, s.writeMetadata(cv.MetadataReplace))
 	s.handle("PATCH "+one+"/metadata", write, ClassWrite, s.writeMetadata(cv.MetadataMergePatch))
 	s.handle("POST "+prefix+"/import", heavy, ClassHeavy, s.importConversations)
+	s.handle("GET "+prefix+"/analytics", read, ClassRead, s.analytics)
 	s.handle("PUT "+one+"/messages/{message_id}/feedback", write, ClassWrite, s.putFeedback)
 	s.handle("POST "+one+"/rating", write, ClassWrite, s.postRating)
 	s.handle("GET "+prefix+"/operators", read, ClassRead, s.listOperators)
 	s.handle("GET "+prefix+"/settings", read, ClassRead, s.getSettings)
 	s.handle("PATCH "+prefix+"/settings", write, ClassWrite, s.patchSettings)
+	hooks, hook := prefix+"/webhooks", prefix+"/webhooks/{webhook_id}"
+	s.handle("GET "+hooks, read, ClassRead, s.listWebhooks)
+	s.handle("POST "+hooks, write, ClassWrite, s.createWebhook)
+	s.handle("GET "+hook, read, ClassRead, s.getWebhook)
+	s.handle("PATCH "+hook, write, ClassWrite, s.patchWebhook)
+	s.handle("DELETE "+hook, write, ClassWrite, s.deleteWebhook)
+	s.handle("GET "+hook+"/deliveries", read, ClassRead, s.listDeliveries)
+	s.handle("POST "+hook+"/deliveries/{delivery_id}/redeliver", write, ClassWrite, s.redeliver)
+	s.handle("GET "+prefix+"/stream", read, ClassRead, s.stream)
 	s.mux.HandleFunc("/v1/", s.noRoute)
 }
 
@@ -153,6 +184,9 @@ var errUnauthorized = errorf(http.StatusUnauthorized, CodePermissionDenied, "", 
 // authenticate finds the caller's token: missing, unknown, expired and revoked tokens are all
 // the same 401.
 func (s *Server) authenticate(r *http.Request) (principal, error) {
+	if t, ok := r.Context().Value(delegateKey{}).(cv.Token); ok {
+		return principal{token: t}, nil // a front end of this process signed the caller in (ServeAs)
+	}
 	secret, ok := auth.BearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		return principal{}, errUnauthorized

@@ -157,6 +157,9 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, p pr
 	if err := s.validateNew(r, p, &n); err != nil {
 		return err
 	}
+	if err := s.trackLinks(r, p, n.Messages); err != nil {
+		return err
+	}
 	res, err := s.store.CreateConversations(r.Context(), p.assistantID(), []cv.NewConversation{n})
 	if err != nil {
 		return err
@@ -326,6 +329,9 @@ func (s *Server) appendMessage(w http.ResponseWriter, r *http.Request, p princip
 	}
 	one := []cv.NewMessage{m}
 	if err := s.markHandoffs(r, p, one); err != nil {
+		return err
+	}
+	if err := s.trackLinks(r, p, one); err != nil {
 		return err
 	}
 	m = one[0]

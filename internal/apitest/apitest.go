@@ -14,10 +14,13 @@ import (
 
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/auth"
+	"github.com/parleyhq/parley/internal/changefeed"
 	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/server"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/enginetest"
+	"github.com/parleyhq/parley/internal/webhook"
 )
 
 // Tenant is an assistant with one token of each scope.
@@ -33,20 +36,75 @@ type Env struct {
 	URL   string
 	Store store.Store
 	A, B  Tenant
+	// Feed is the change feed the store wakes (live streams and the dispatcher listen to it).
+	Feed *changefeed.Hub
 }
 
 // Start runs the server on a fresh store from open, with rate limits off unless cfg says.
 func Start(t testing.TB, open enginetest.Opener, cfg *api.Config) *Env {
 	t.Helper()
+	return StartWith(t, open, Config{API: cfg})
+}
+
+// Config is what a test server runs besides the API.
+type Config struct {
+	API *api.Config
+	// Mounts builds the handlers mounted outside the API (server.Config.Mounts) on the
+	// server's store.
+	Mounts func(st store.Store) map[string]http.Handler
+	// Jobs, when set, registers job handlers on a runner (with JobOptions) that works in the
+	// background until the test ends, woken by the store like the real server's.
+	Jobs       func(st store.Store, r *jobs.Runner)
+	JobOptions jobs.Options
+	// Webhooks, when set, runs a webhook dispatcher with these options (its change feed set
+	// to the server's) until the test ends.
+	Webhooks *webhook.Options
+}
+
+// StartWith runs the server on a fresh store from open, with what cfg adds.
+func StartWith(t testing.TB, open enginetest.Opener, cfg Config) *Env {
+	t.Helper()
 	st := open(t)
 	c := api.Config{}
-	if cfg != nil {
-		c = *cfg
+	if cfg.API != nil {
+		c = *cfg.API
 	}
-	srv := server.New(st, server.Config{API: c})
+	feed := c.Changes
+	if feed == nil {
+		feed = changefeed.New()
+		c.Changes = feed
+	}
+	if cs, ok := st.(interface{ SetChangeNotify(func(string)) }); ok {
+		cs.SetChangeNotify(feed.Notify)
+	}
+	sc := server.Config{API: c}
+	if cfg.Mounts != nil {
+		sc.Mounts = cfg.Mounts(st)
+	}
+	if cfg.Jobs != nil {
+		r := jobs.New(st, cfg.JobOptions)
+		cfg.Jobs(st, r)
+		if ws, ok := st.(interface{ SetJobNotify(func()) }); ok {
+			ws.SetJobNotify(r.Wake)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = r.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	srv := server.New(st, sc)
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	e := &Env{T: t, URL: hs.URL, Store: st}
+	t.Cleanup(func() { srv.CloseStreams(); hs.Close() })
+	if cfg.Webhooks != nil {
+		opt := *cfg.Webhooks
+		opt.Changes = feed
+		d := webhook.New(st, opt)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = d.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	e := &Env{T: t, URL: hs.URL, Store: st, Feed: feed}
 	e.A = e.NewTenant("Assistant A")
 	e.B = e.NewTenant("Assistant B")
 	return e

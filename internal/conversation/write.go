@@ -49,6 +49,9 @@ type NewMessage struct {
 	// FromChannel marks a message that came in from the conversation's platform (set by the
 	// channel adapters): it is recorded, not sent back out.
 	FromChannel bool `json:"-"`
+	// Links are the tracked links cut from Content (see internal/links); the store keeps them
+	// with the message, in the same transaction.
+	Links []NewLink `json:"-"`
 }
 
 // NewConversation is a conversation as created through the API, an import or a channel.
@@ -262,4 +265,11 @@ func ApplyMessage(c *Conversation, m *NewMessage, at time.Time) []Log {
 		c.HasUnreadMessages = false
 	}
 	return logs
+}
+
+// EditedLog is the log event of a message whose content changed from `from` to `to`: the
+// message shows the new text, the log keeps the old one.
+func EditedLog(actor Actor, messageID, from, to string) Log {
+	return Log{Kind: LogEdited, Actor: actor, Content: "Message edited",
+		Details: map[string]any{"message_id": messageID, "from": from, "to": to}}
 }

@@ -18,6 +18,10 @@ import (
 // Handler does one job. An error retries it later; wrap it with Permanent to give up at once.
 type Handler func(ctx context.Context, j store.Job) error
 
+// FailHandler learns that a job failed for good (a permanent error, or its last attempt),
+// with the error of that attempt; it runs before the job is marked failed.
+type FailHandler func(ctx context.Context, j store.Job, err error)
+
 type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
@@ -25,13 +29,19 @@ func (p permanent) Unwrap() error { return p.error }
 // Permanent marks an error that retrying cannot fix.
 func Permanent(err error) error { return permanent{err} }
 
+// IsPermanent reports whether err (or an error it wraps) was marked with Permanent.
+func IsPermanent(err error) bool { return errors.As(err, new(permanent)) }
+
 // Options tune a Runner.
 type Options struct {
 	Workers     int           // concurrent jobs (default 2)
 	Poll        time.Duration // how often to look for due jobs when not woken (default 250ms)
 	Lease       time.Duration // how long a claimed job is ours before others may take it (default 2m)
 	MaxAttempts int           // attempts before a job fails for good (default 12)
-	Logger      *slog.Logger
+	// Backoff is the wait before the next attempt after `attempts` failed ones (default:
+	// the package's Backoff). Tests shorten it.
+	Backoff func(attempts int) time.Duration
+	Logger  *slog.Logger
 }
 
 // Runner claims and runs jobs.
@@ -39,6 +49,7 @@ type Runner struct {
 	st       store.Store
 	opt      Options
 	handlers map[string]Handler
+	onFail   map[string]FailHandler
 	wake     chan struct{}
 	log      *slog.Logger
 }
@@ -60,11 +71,17 @@ func New(st store.Store, opt Options) *Runner {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Runner{st: st, opt: opt, handlers: map[string]Handler{}, wake: make(chan struct{}, 1), log: opt.Logger}
+	if opt.Backoff == nil {
+		opt.Backoff = Backoff
+	}
+	return &Runner{st: st, opt: opt, handlers: map[string]Handler{}, onFail: map[string]FailHandler{}, wake: make(chan struct{}, 1), log: opt.Logger}
 }
 
 // Handle registers the handler of a kind. Call before Run.
 func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
+
+// OnFail registers what to do when a job of kind fails for good. Call before Run.
+func (r *Runner) OnFail(kind string, h FailHandler) { r.onFail[kind] = h }
 
 // Wake makes the runner look for due jobs now (cheap; never blocks).
 func (r *Runner) Wake() {
@@ -137,20 +154,41 @@ func (r *Runner) Run(ctx context.Context) error {
 // run does one job. It runs to the end even when the runner is stopping (a graceful shutdown
 // finishes the work in hand); the lease bounds how long that may take.
 func (r *Runner) run(j store.Job) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.opt.Lease)
+	hctx, cancel := context.WithTimeout(context.Background(), r.opt.Lease)
 	defer cancel()
-	err := r.safe(ctx, j)
+	err := r.safe(hctx, j)
+	// The bookkeeping has its own deadline: a handler that used up its lease must still be
+	// recorded as failed (or done).
+	ctx, cancelBook := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelBook()
 	if err == nil {
 		if err := r.st.CompleteJob(ctx, j.ID); err != nil {
 			r.log.Error("complete job", "kind", j.Kind, "key", j.Key, "err", err)
 		}
 		return
 	}
-	final := j.Attempts >= r.opt.MaxAttempts || errors.As(err, new(permanent))
+	final := j.Attempts >= r.opt.MaxAttempts || IsPermanent(err)
 	r.log.Warn("job failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "final", final, "err", err)
-	if rerr := r.st.RetryJob(ctx, j.ID, time.Now().Add(Backoff(j.Attempts)), err.Error(), final); rerr != nil {
+	if final {
+		r.failed(ctx, j, err)
+	}
+	if rerr := r.st.RetryJob(ctx, j.ID, time.Now().Add(r.opt.Backoff(j.Attempts)), err.Error(), final); rerr != nil {
 		r.log.Error("reschedule job", "kind", j.Kind, "key", j.Key, "err", rerr)
 	}
+}
+
+// failed runs the kind's FailHandler, if any, guarding against its panics.
+func (r *Runner) failed(ctx context.Context, j store.Job, err error) {
+	h := r.onFail[j.Kind]
+	if h == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("job failure handler panicked", "kind", j.Kind, "key", j.Key, "panic", v)
+		}
+	}()
+	h(ctx, j, err)
 }
 
 func (r *Runner) safe(ctx context.Context, j store.Job) (err error) {

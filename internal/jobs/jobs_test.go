@@ -129,3 +129,67 @@ func TestRunnerRetriesAndRunsOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestRunnerOnFailAndBackoff(t *testing.T) {
+	enginetest.ForEach(t, func(t *testing.T, open enginetest.Opener) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		st := open(t)
+		a, _ := st.CreateAssistant(ctx, "a")
+		var attempts sync.Map // key -> attempts seen
+		handler := func(ctx context.Context, j store.Job) error {
+			attempts.Store(j.Key, j.Attempts)
+			if j.Key == "permanent" {
+				return jobs.Permanent(errors.New("no such chat"))
+			}
+			return errors.New("still down")
+		}
+		type failure struct {
+			key      string
+			attempts int
+			err      string
+		}
+		failures := make(chan failure, 10)
+		var backoffs atomic.Int32
+		r := jobs.New(st, jobs.Options{Poll: 5 * time.Millisecond, MaxAttempts: 3,
+			Backoff: func(int) time.Duration { backoffs.Add(1); return time.Millisecond }})
+		r.Handle("k", handler)
+		r.OnFail("k", func(ctx context.Context, j store.Job, err error) {
+			failures <- failure{j.Key, j.Attempts, err.Error()}
+		})
+		for _, key := range []string{"permanent", "flaky"} {
+			if err := st.EnqueueJob(ctx, store.NewJob{Kind: "k", Key: key, AssistantID: a.ID, RunAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); _ = r.Run(ctx) }()
+		got := map[string]failure{}
+		for len(got) < 2 {
+			select {
+			case f := <-failures:
+				if _, dup := got[f.key]; dup {
+					t.Fatalf("OnFail ran twice for %s", f.key)
+				}
+				got[f.key] = f
+			case <-time.After(10 * time.Second):
+				t.Fatalf("OnFail ran for %v only", got)
+			}
+		}
+		cancel()
+		<-done
+		if f := got["permanent"]; f.attempts != 1 || f.err != "no such chat" {
+			t.Errorf("permanent failure: %+v, want attempt 1 and the handler's error", f)
+		}
+		if f := got["flaky"]; f.attempts != 3 || f.err != "still down" {
+			t.Errorf("last attempt: %+v, want attempt 3 (MaxAttempts) and the handler's error", f)
+		}
+		if backoffs.Load() < 2 {
+			t.Errorf("the Backoff option was called %d times, want at least 2", backoffs.Load())
+		}
+		stats, _ := st.JobStats(context.Background())
+		if stats["k"]["failed"] != 2 {
+			t.Errorf("stats %v, want 2 failed", stats)
+		}
+	})
+}

@@ -35,6 +35,7 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	cfg     Config
+	api     *api.Server
 }
 
 // New builds the handler tree on st.
@@ -60,7 +61,8 @@ func New(st store.Store, cfg Config) *Server {
 	reg.MustRegister(requests)
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", api.New(st, cfg.API))
+	s.api = api.New(st, cfg.API)
+	mux.Handle("/v1/", s.api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -77,6 +79,10 @@ func New(st store.Store, cfg Config) *Server {
 
 // Handler returns the root handler (for tests on httptest servers).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// CloseStreams ends the API's live streams (ListenAndServe does it when shutting down; tests
+// on httptest servers call it before closing them).
+func (s *Server) CloseStreams() { s.api.CloseStreams() }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -122,7 +128,11 @@ func (s *Server) observe(next http.Handler, hist *prometheus.HistogramVec) http.
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			if v := recover(); v != nil {
+			if v := recover(); v == http.ErrAbortHandler {
+				// A handler cut a response short on purpose (a stream that failed after its
+				// first byte): net/http drops the connection, so the client sees the failure.
+				defer panic(v)
+			} else if v != nil {
 				s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
 				if sw.status == 0 {
 					http.Error(sw, `{"errors":{"root":[{"message":"Internal error.","code":"UNKNOWN"}]}}`, http.StatusInternalServerError)
@@ -160,6 +170,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Live streams never end by themselves: end them when shutting down.
+	hs.RegisterOnShutdown(s.api.CloseStreams)
 	if ready != nil {
 		ready(ln.Addr())
 	}

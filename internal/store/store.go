@@ -44,6 +44,17 @@ type Store interface {
 	CreateConversations(ctx context.Context, assistantID string, in []cv.NewConversation) ([]Created, error)
 	Conversation(ctx context.Context, assistantID, id string) (cv.Conversation, error)
 	Conversations(ctx context.Context, assistantID string, f cv.Filter) (cv.ConversationPage, error)
+	// EachConversation calls fn with every conversation that matches f, in f's order (its
+	// Limit, Offset and Cursor do not matter), reading keyset pages so that memory stays
+	// constant at any size, and stops at fn's first error, which it returns. Conversations
+	// that change while the walk runs may be seen twice or not at all when f sorts by
+	// last_message_at; created_at and ord do not change.
+	EachConversation(ctx context.Context, assistantID string, f cv.Filter, fn func(*cv.Conversation) error) error
+	// MetadataKeys returns the distinct top-level client_metadata keys of the conversations
+	// that match f, sorted, at most limit of them.
+	MetadataKeys(ctx context.Context, assistantID string, f cv.Filter, limit int) ([]string, error)
+	// Analytics counts the conversations that match q's filter, grouped by q's dimensions.
+	Analytics(ctx context.Context, assistantID string, q cv.AnalyticsQuery) (cv.Analytics, error)
 	// UpdateConversation loads the conversation in a transaction, lets fn change it and return
 	// log events to record, and saves it with a new version. When ifVersion is not 0 and differs
 	// from the stored version, nothing changes and the error is ErrPreconditionFailed.
@@ -55,6 +66,26 @@ type Store interface {
 	// known in that conversation returns the stored message and false.
 	AppendMessage(ctx context.Context, assistantID, conversationID string, m cv.NewMessage) (cv.Event, bool, error)
 	Events(ctx context.Context, assistantID, conversationID string, f cv.EventFilter) (cv.EventPage, error)
+	// Event returns one event of a conversation.
+	Event(ctx context.Context, assistantID, conversationID, eventID string) (cv.Event, error)
+
+	// ConversationByExternalID finds the assistant's conversation of source that holds
+	// external_id now (a terminated one that let go of it for a new conversation is not found).
+	ConversationByExternalID(ctx context.Context, assistantID, source, externalID string) (cv.Conversation, error)
+	// MessageByExternalID finds the newest message event with that external_id among the
+	// assistant's conversations of source, with its ConversationID: the message a platform's
+	// edit or deletion names.
+	MessageByExternalID(ctx context.Context, assistantID, source, externalID string) (cv.Event, error)
+	// EditMessage replaces the content of one message, keeps the conversation's search
+	// document and last_message_content right, and records a message_edited log event (actor
+	// from ctx) whose details keep the previous text. The same content again changes nothing
+	// and returns false.
+	EditMessage(ctx context.Context, assistantID, conversationID, messageID, content string) (cv.Event, bool, error)
+	// AddLog appends a log event to a conversation. When externalID is given and the
+	// conversation already has an event with it, nothing is added and that event comes back
+	// with false (platform retries of a deletion or a status record it once). The
+	// conversation's version stays: a record is not a change of its state.
+	AddLog(ctx context.Context, assistantID, conversationID string, l cv.Log, externalID *string) (cv.Event, bool, error)
 
 	// SaveAnalysis stores a conversation's analysis. It is not a change by anyone: the version
 	// stays, so that it never makes an operator's If-Match fail.
@@ -86,10 +117,42 @@ type Store interface {
 	// Memberships lists the assistants an operator belongs to, with the role in each.
 	Memberships(ctx context.Context, operatorID string) ([]Membership, error)
 
+	// CreateSession stores a dashboard session (its ID, hash and times set by the caller);
+	// ErrNotFound when the operator does not exist.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByHash finds a session by the hash of its secret, with its operator, expired or
+	// not: the dashboard judges expiry.
+	SessionByHash(ctx context.Context, hash []byte) (Session, cv.Operator, error)
+	// TouchSession records that a session was used at `at` (LastSeenAt never moves back).
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// DeleteSession ends one session (sign-out).
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteOperatorSessions ends every session of an operator (a new password, removal).
+	DeleteOperatorSessions(ctx context.Context, operatorID string) (int64, error)
+	// PruneSessions deletes sessions past their absolute expiry (before `before`) or idle
+	// since before idleBefore.
+	PruneSessions(ctx context.Context, before, idleBefore time.Time) (int64, error)
+
 	// Changes returns up to limit entries of an assistant's change log after seq, oldest first.
 	Changes(ctx context.Context, assistantID string, afterSeq int64, limit int) ([]cv.Change, error)
-	// PruneChanges deletes change-log entries older than before.
+	// PruneChanges deletes change-log entries older than before that every enabled webhook
+	// endpoint of their assistant has read past (a lagging endpoint keeps the log it still needs).
 	PruneChanges(ctx context.Context, before time.Time) (int64, error)
+	// LastChangeSeq returns the seq of the assistant's latest change-log entry (0 when none).
+	LastChangeSeq(ctx context.Context, assistantID string) (int64, error)
+
+	// CreateWidgetSession creates a conversation and the web widget's visitor session that
+	// holds it, in one transaction. Only the hash of the session's secret is stored.
+	CreateWidgetSession(ctx context.Context, assistantID string, n cv.NewConversation, tokenHash []byte) (WidgetSession, cv.Conversation, error)
+	// WidgetSession finds one of the assistant's widget sessions by the hash of its secret.
+	WidgetSession(ctx context.Context, assistantID string, tokenHash []byte) (WidgetSession, error)
+
+	// Link finds a tracked link by its id (links are written with their message: see
+	// conversation.NewMessage.Links).
+	Link(ctx context.Context, id string) (cv.Link, error)
+	// ClickLink records one click of a tracked link: a tracked_link event in its conversation
+	// and a tracked_link.clicked change, attributed to the context's actor.
+	ClickLink(ctx context.Context, id string) (LinkClick, error)
 
 	// EnqueueJob adds background work, coalesced by (Kind, Key) while one is pending.
 	EnqueueJob(ctx context.Context, j NewJob) error
@@ -102,6 +165,39 @@ type Store interface {
 	RetryJob(ctx context.Context, id int64, at time.Time, errMsg string, final bool) error
 	// JobStats counts jobs by kind and state (for metrics and tests).
 	JobStats(ctx context.Context) (map[string]map[string]int, error)
+
+	// CreateWebhook adds an endpoint that receives the assistant's changes from now on (its
+	// cursor starts at the latest change).
+	CreateWebhook(ctx context.Context, assistantID string, w NewWebhook) (Webhook, error)
+	// Webhooks lists an assistant's endpoints, oldest first; Webhook finds one.
+	Webhooks(ctx context.Context, assistantID string) ([]Webhook, error)
+	Webhook(ctx context.Context, assistantID, id string) (Webhook, error)
+	// UpdateWebhook loads an endpoint in a transaction, lets fn change its URL, description,
+	// event types, secret and enabled state (with DisabledReason and DisabledAt), and saves it.
+	UpdateWebhook(ctx context.Context, assistantID, id string, fn func(*Webhook) error) (Webhook, error)
+	// DeleteWebhook removes an endpoint with its deliveries.
+	DeleteWebhook(ctx context.Context, assistantID, id string) error
+	// QueueWebhookDeliveries moves every enabled endpoint forward on its assistant's change
+	// log: one pending delivery per change of a type it wants, up to limit changes per endpoint
+	// per call. Returns how many deliveries it queued. Safe with several processes.
+	QueueWebhookDeliveries(ctx context.Context, limit int) (int, error)
+	// ClaimWebhookDeliveries takes up to n due pending deliveries of enabled endpoints for
+	// lease. Only the oldest pending delivery of a conversation for an endpoint is ever due:
+	// deliveries go out one at a time, in change order, per (endpoint, conversation). A delivery
+	// whose lease ran out (its sender died) is due again. Safe with several processes.
+	ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Duration) ([]ClaimedDelivery, error)
+	// FinishWebhookDelivery records an attempt of a claimed delivery: success, a retry, or a
+	// final failure (which may disable the endpoint: see DeliveryAttempt.DisableReason).
+	FinishWebhookDelivery(ctx context.Context, id string, a DeliveryAttempt) error
+	// WebhookDeliveries lists an endpoint's deliveries, newest change first.
+	WebhookDeliveries(ctx context.Context, assistantID, webhookID string, f DeliveryFilter) (DeliveryPage, error)
+	WebhookDelivery(ctx context.Context, assistantID, webhookID, id string) (Delivery, error)
+	// RedeliverWebhookDelivery makes a delivery pending and due now, with a new retry window.
+	// It is ErrConflict while the endpoint is disabled.
+	RedeliverWebhookDelivery(ctx context.Context, assistantID, webhookID, id string) (Delivery, error)
+	// PruneWebhookDeliveries deletes finished (succeeded or failed) deliveries completed before
+	// before.
+	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Job kinds the store itself enqueues.

@@ -110,15 +110,28 @@ func (Dialect) Time(t time.Time) any          { return t.UTC() }
 func (Dialect) SkipLocked() string            { return " FOR UPDATE SKIP LOCKED" }
 func (Dialect) ForUpdate() string             { return " FOR UPDATE" }
 func (Dialect) MetadataKeyArg(key string) any { return key }
+// MetadataText is the value of a key as text; objects and arrays never match.
 func (Dialect) MetadataText(n int) string {
-	return "(c.client_metadata ->> $" + strconv.Itoa(n) + "::text)"
+	k := "$" + strconv.Itoa(n) + "::text"
+	return "(CASE jsonb_typeof(c.client_metadata -> " + k + ") WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE c.client_metadata ->> " + k + " END)"
 }
-func (Dialect) SearchMatch(n int) string {
-	return "c.rid IN (SELECT conversation_rid FROM conversation_search WHERE tsv @@ to_tsquery('simple', $" + strconv.Itoa(n) + "))"
+func (Dialect) SearchArg(_ string, q search.Query) string { return q.TSQuery() }
+func (Dialect) SearchRows(a, q int) string {
+	return "SELECT conversation_rid FROM conversation_search WHERE assistant_id = $" + strconv.Itoa(a) +
+		" AND tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ")"
 }
-func (Dialect) SearchArg(q search.Query) string { return q.TSQuery() }
-func (Dialect) InsertSearch(rid int64, assistantID, meta string) (string, []any) {
-	return `INSERT INTO conversation_search (conversation_rid, assistant_id, meta, body) VALUES ($1, $2, $3, '')`, []any{rid, assistantID, meta}
+func (d Dialect) SearchSparse(a, q int) (string, string) {
+	return "conversations c", "c.rid IN (" + d.SearchRows(a, q) + ")"
+}
+
+// SearchProbe is a correlated subquery, which PostgreSQL runs for each row it walks (a
+// semi-join would read every match first).
+func (Dialect) SearchProbe(q int) string {
+	return "(SELECT s.tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ") FROM conversation_search s WHERE s.conversation_rid = c.rid)"
+}
+func (Dialect) Unordered(col string) string { return col }
+func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
+	return `INSERT INTO conversation_search (conversation_rid, assistant_id, meta, body) VALUES ($1, $2, $3, $4)`, []any{rid, assistantID, meta, body}
 }
 func (Dialect) UpdateSearchMeta() string {
 	return `UPDATE conversation_search SET meta = $2 WHERE conversation_rid = $1`
@@ -131,6 +144,14 @@ func (Dialect) SetMessageField(field string) string {
 }
 func (Dialect) DeleteSearch() string {
 	return `DELETE FROM conversation_search WHERE conversation_rid = $1`
+}
+func (Dialect) SetSearchBody() string {
+	return `UPDATE conversation_search SET body = $2 WHERE conversation_rid = $1`
+}
+
+func (Dialect) MetadataKeys() string { return "jsonb_object_keys(c.client_metadata) AS k(key)" }
+func (Dialect) EpochMicros(col string) string {
+	return "(extract(epoch FROM " + col + ") * 1000000)::bigint"
 }
 
 func pgCode(err error) string {
@@ -145,4 +166,10 @@ func (Dialect) IsUniqueViolation(err error) bool { return pgCode(err) == "23505"
 func (Dialect) IsBusy(err error) bool {
 	c := pgCode(err)
 	return c == "40001" || c == "40P01"
+}
+
+// ChangeLock serializes the change-log writes of one assistant (see sqlstore.flushChanges):
+// a transaction-scoped advisory lock keyed by a hash of the assistant id.
+func (Dialect) ChangeLock() string {
+	return `SELECT pg_advisory_xact_lock(hashtextextended('parley.changes:' || $1, 0))`
 }

@@ -51,7 +51,7 @@ func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	w, err := sql.Open(driverName, dsn()+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.
 		w.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	r, err := sql.Open(driverName, dsn("query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -94,21 +94,44 @@ func (Dialect) Name() string                  { return "sqlite" }
 func (Dialect) Rebind(q string) string        { return placeholder.ReplaceAllString(q, "?$1") }
 func (Dialect) Time(t time.Time) any          { return t.UnixMicro() }
 func (Dialect) SkipLocked() string            { return "" }
+func (Dialect) ChangeLock() string            { return "" }
 func (Dialect) ForUpdate() string             { return "" }
 func (Dialect) MetadataKeyArg(key string) any { return key }
 
 // MetadataText looks the key up with json_each rather than a JSON path, so that any key works
-// (a path cannot quote every character).
+// (a path cannot quote every character). Objects and arrays never match.
 func (Dialect) MetadataText(n int) string {
-	return "(SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.value AS TEXT) END" +
+	return "(SELECT CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE CAST(j.value AS TEXT) END" +
 		" FROM json_each(c.client_metadata) j WHERE j.key = $" + strconv.Itoa(n) + ")"
 }
-func (Dialect) SearchMatch(n int) string {
-	return "c.rid IN (SELECT rowid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(n) + ")"
+
+// The search index holds every assistant's documents; a document's aid column is its
+// assistant's token, so that a search counts the assistant's matches in the index alone.
+// Queries look for their words in meta and body only.
+func aidToken(assistantID string) string { return "a" + strings.ReplaceAll(assistantID, "-", "") }
+
+func (Dialect) SearchArg(assistantID string, q search.Query) string {
+	return `aid : "` + aidToken(assistantID) + `" AND {meta body} : (` + q.FTS5() + `)`
 }
-func (Dialect) SearchArg(q search.Query) string { return q.FTS5() }
-func (Dialect) InsertSearch(rid int64, _, meta string) (string, []any) {
-	return `INSERT INTO conversation_search (rowid, meta, body) VALUES ($1, $2, '')`, []any{rid, meta}
+func (Dialect) SearchRows(_, q int) string {
+	return "SELECT rowid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(q)
+}
+
+// SearchSparse makes the matches the outer loop (CROSS JOIN fixes SQLite's join order).
+func (Dialect) SearchSparse(_, q int) (string, string) {
+	return "(SELECT rowid AS rid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(q) + ") m CROSS JOIN conversations c", "c.rid = m.rid"
+}
+
+// SearchProbe keeps the list of matches: FTS5 answers one match per row slowly for a prefix
+// (it merges the prefix's terms for each), while the list is read once and SQLite walks the
+// order checking it.
+func (d Dialect) SearchProbe(q int) string { return "c.rid IN (" + d.SearchRows(1, q) + ")" }
+
+// Unordered: a unary + keeps SQLite from reading the order from an index.
+func (Dialect) Unordered(col string) string { return "+" + col }
+
+func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
+	return `INSERT INTO conversation_search (rowid, meta, body, aid) VALUES ($1, $2, $3, $4)`, []any{rid, meta, body, aidToken(assistantID)}
 }
 func (Dialect) UpdateSearchMeta() string {
 	return `UPDATE conversation_search SET meta = $2 WHERE rowid = $1`
@@ -120,6 +143,12 @@ func (Dialect) SetMessageField(field string) string {
 	return `UPDATE events SET data = json_set(data, '$.` + field + `', json($3)) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
 }
 func (Dialect) DeleteSearch() string { return `DELETE FROM conversation_search WHERE rowid = $1` }
+func (Dialect) SetSearchBody() string {
+	return `UPDATE conversation_search SET body = $2 WHERE rowid = $1`
+}
+
+func (Dialect) MetadataKeys() string          { return "json_each(c.client_metadata) k" }
+func (Dialect) EpochMicros(col string) string { return col }
 
 func (Dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error

@@ -180,14 +180,16 @@ func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n 
 	if err != nil {
 		return store.Created{}, err
 	}
-	query, args := s.d.InsertSearch(c.RowID, assistantID, searchMeta(&c))
-	if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
-		return store.Created{}, err
-	}
+	// The search document is written once, with every message's text.
+	var doc newDoc
 	for i := range n.Messages {
-		if _, _, err := s.appendTx(ctx, tx, &c, &n.Messages[i], now); err != nil {
+		if _, _, err := s.appendMsg(ctx, tx, &c, &n.Messages[i], now, &doc); err != nil {
 			return store.Created{}, err
 		}
+	}
+	query, args := s.d.InsertSearch(c.RowID, assistantID, searchMeta(&c), doc.body.String())
+	if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
+		return store.Created{}, err
 	}
 	if err := s.logChange(ctx, tx, &c, cv.ChangeConversationCreated, nil, nil); err != nil {
 		return store.Created{}, err

@@ -29,22 +29,44 @@ type Dialect interface {
 	MetadataText(n int) string
 	// MetadataKeyArg is the value bound for MetadataText's placeholder.
 	MetadataKeyArg(key string) any
-	// SearchMatch is an SQL condition on conversation alias c that holds when its search
-	// document matches q's terms, with q's value bound at $n.
-	SearchMatch(n int) string
-	// SearchArg is the value bound for SearchMatch's placeholder.
-	SearchArg(q search.Query) string
+	// SearchArg is the value bound for the search placeholder of the Search* SQL: q's terms,
+	// within the assistant's documents.
+	SearchArg(assistantID string, q search.Query) string
+	// SearchRows is a query of the row ids of the assistant's conversations (id bound at
+	// $a) whose documents match the search argument (bound at $q).
+	SearchRows(a, q int) string
+	// SearchSparse returns a FROM clause that yields conversation alias c for each match
+	// (first the matches, then their rows), and the condition that joins them: a page of few
+	// matches reads those and sorts them.
+	SearchSparse(a, q int) (from, cond string)
+	// SearchProbe is a condition on conversation alias c that checks c's document alone: a
+	// page of a word in many conversations walks the sort order and checks each row.
+	SearchProbe(q int) string
+	// Unordered is an ORDER BY expression for column col that the engine must not read in
+	// order from an index (sparse pages sort their matches).
+	Unordered(col string) string
 	// InsertSearch creates the search document of a conversation.
-	InsertSearch(rid int64, assistantID, meta string) (string, []any)
+	InsertSearch(rid int64, assistantID, meta, body string) (string, []any)
 	// UpdateSearchMeta ($1 row id, $2 text) replaces the document's conversation fields;
 	// AppendSearchBody ($1 row id, $2 text, $3 size cap) adds a message's text unless the body
 	// has reached the cap; DeleteSearch ($1 row id) removes the document.
 	UpdateSearchMeta() string
 	AppendSearchBody() string
 	DeleteSearch() string
+	// SetSearchBody ($1 row id, $2 text) replaces the document's message text (an edited
+	// message rebuilds it).
+	SetSearchBody() string
 	// SetMessageField ($1 conversation row id, $2 event id, $3 JSON) sets one field of a
 	// message's data (message_insights, feedback).
 	SetMessageField(field string) string
+	// MetadataKeys is a table expression, joined to conversation alias c, with one row per
+	// top-level key of c's client_metadata, the key in column k.key.
+	MetadataKeys() string
+	// EpochMicros is an integer SQL expression for the time column col in Unix microseconds.
+	EpochMicros(col string) string
+	// ChangeLock ($1 assistant id) takes a lock, held until commit, that orders the change-log
+	// writes of one assistant's transactions ("" when the engine has a single writer).
+	ChangeLock() string
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation(err error) bool
 	// IsBusy reports whether err is a transient lock conflict worth retrying.

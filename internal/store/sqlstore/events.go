@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/search"
@@ -37,13 +38,53 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, c *cv.Conversation,
 	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO events (id, conversation_rid, assistant_id, ord, type, created_at, external_id, data)
  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING rid`),
 		ev.ID, c.RowID, c.AssistantID, ev.Ord, ev.Type, s.d.Time(ev.CreatedAt), ev.ExternalID, string(b)).Scan(&ev.RowID)
-	return ev, err
+	if err != nil {
+		return ev, err
+	}
+	return ev, s.countEvent(ctx, tx, c, &ev)
 }
 
 // appendTx adds a message to c (changing c's derived fields, not saving c). A message whose
 // external_id c already has is returned as stored, with false.
 func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m *cv.NewMessage, now time.Time) (cv.Event, bool, error) {
-	if m.ExternalID != nil {
+	return s.appendMsg(ctx, tx, c, m, now, nil)
+}
+
+// newDoc gathers the search text of a conversation being created, so that its document is
+// written once with every message (one index update instead of one per message), and the
+// external ids of its messages (a new conversation has no stored ones to look up).
+type newDoc struct {
+	body  strings.Builder
+	runes int
+	seen  map[string]bool
+}
+
+// add appends a message's normalized text the way AppendSearchBody does: unless the body has
+// reached MaxSearchBody characters.
+func (d *newDoc) add(text string) {
+	if d.runes >= MaxSearchBody {
+		return
+	}
+	if d.body.Len() > 0 {
+		d.body.WriteByte(' ')
+		d.runes++
+	}
+	d.body.WriteString(text)
+	d.runes += utf8.RuneCountInString(text)
+}
+
+// appendMsg is appendTx; for a conversation being created, doc (not nil) collects the search
+// text and the external ids instead of the database.
+func (s *Store) appendMsg(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m *cv.NewMessage, now time.Time, doc *newDoc) (cv.Event, bool, error) {
+	if m.ExternalID != nil && doc != nil {
+		if doc.seen[*m.ExternalID] {
+			return cv.Event{}, false, nil
+		}
+		if doc.seen == nil {
+			doc.seen = map[string]bool{}
+		}
+		doc.seen[*m.ExternalID] = true
+	} else if m.ExternalID != nil {
 		ev, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM events e WHERE e.conversation_rid = $1 AND e.external_id = $2`), c.RowID, *m.ExternalID), c.ID)
 		if err == nil {
 			return ev, false, nil
@@ -65,13 +106,18 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m 
 	if err != nil {
 		return ev, false, err
 	}
+	if err := s.insertLinks(ctx, tx, c, ev.ID, m.Links, now); err != nil {
+		return ev, false, err
+	}
 	for i := range logs {
 		if _, err := s.insertEvent(ctx, tx, c, cv.Event{Type: cv.EventLog, CreatedAt: at, Log: &logs[i]}); err != nil {
 			return ev, false, err
 		}
 	}
 	if text := search.Normalize(m.Content); text != "" {
-		if _, err := tx.ExecContext(ctx, s.q(s.d.AppendSearchBody()), c.RowID, text, MaxSearchBody); err != nil {
+		if doc != nil {
+			doc.add(text)
+		} else if _, err := tx.ExecContext(ctx, s.q(s.d.AppendSearchBody()), c.RowID, text, MaxSearchBody); err != nil {
 			return ev, false, err
 		}
 	}

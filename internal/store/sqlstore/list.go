@@ -16,7 +16,28 @@ import (
 type builder struct {
 	where []string
 	args  []any
+	// text, when the list searches words and nothing else of the query (no id, no order
+	// number), is the index in where of that condition and the placeholder number of its
+	// argument: Conversations picks how to run it from the exact count (see plan).
+	text *textCond
+	// plan is how listRows runs the text condition.
+	plan listPlan
 }
+
+type textCond struct{ where, arg int }
+
+// listPlan is how a page of a text search is read.
+type listPlan int
+
+const (
+	// planPlain lets the database choose.
+	planPlain listPlan = iota
+	// planSparse reads the few matches and sorts them.
+	planSparse
+	// planDense walks the sort order and checks each conversation for the words: a word in
+	// many conversations fills a page after a few rows.
+	planDense
+)
 
 func (b *builder) arg(v any) string {
 	b.args = append(b.args, v)
@@ -58,20 +79,26 @@ func (s *Store) filter(assistantID string, f *cv.Filter) *builder {
 	b := &builder{}
 	b.cond("c.assistant_id = %s", b.arg(assistantID))
 	if q := f.Query; !q.IsEmpty() {
-		var any []string
+		// What the query may mean, each a set of row ids read through its own index; their
+		// union is looked up by row id (an OR of the conditions would scan every
+		// conversation of the assistant).
+		var sets []string
 		if q.UUID != "" {
 			u := b.arg(q.UUID)
-			any = append(any, "c.id = "+u,
-				fmt.Sprintf("c.rid = (SELECT e.conversation_rid FROM events e WHERE e.id = %s AND e.assistant_id = %s)", u, b.arg(assistantID)))
+			sets = append(sets, "SELECT rid FROM conversations WHERE id = "+u,
+				fmt.Sprintf("SELECT conversation_rid FROM events WHERE id = %s AND assistant_id = $1", u))
 		}
 		if q.Ord > 0 {
-			any = append(any, "c.ord = "+b.arg(q.Ord))
+			sets = append(sets, "SELECT rid FROM conversations WHERE assistant_id = $1 AND ord = "+b.arg(q.Ord))
 		}
 		if len(q.Terms) > 0 {
-			b.args = append(b.args, s.d.SearchArg(q))
-			any = append(any, s.d.SearchMatch(len(b.args)))
+			b.args = append(b.args, s.d.SearchArg(assistantID, q))
+			if len(sets) == 0 {
+				b.text = &textCond{where: len(b.where), arg: len(b.args)}
+			}
+			sets = append(sets, s.d.SearchRows(1, len(b.args)))
 		}
-		b.cond("(%s)", strings.Join(any, " OR "))
+		b.cond("c.rid IN (%s)", strings.Join(sets, " UNION ALL "))
 	}
 	b.in("c.assignee_type", f.AssigneeTypes)
 	b.in("c.assignee_id", f.AssigneeIDs)
@@ -111,54 +138,81 @@ func (s *Store) Conversations(ctx context.Context, assistantID string, f cv.Filt
 		return page, cv.ErrNotFound
 	}
 	b := s.filter(assistantID, &f)
-	where := strings.Join(b.where, " AND ")
-	if err := s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM conversations c WHERE `+where), b.args...).Scan(&page.Count); err != nil {
+	total, err := s.count(ctx, b)
+	if err != nil {
 		return page, err
 	}
+	page.Count = total
 	sort := f.Sort
 	if sort == "" {
 		sort = cv.SortLastMessageAt
-	}
-	col, dir, cmp := sortColumn(sort), "ASC", ">"
-	if f.Desc {
-		dir, cmp = "DESC", "<"
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > cv.MaxLimit {
 		limit = cv.DefaultLimit
 	}
-	query := `SELECT ` + convColumns + ` FROM conversations c WHERE ` + where
-	if cur := f.Cursor; cur != nil {
-		var key any = cur.Key
-		if sort != cv.SortOrd {
-			key = s.d.Time(time.UnixMicro(cur.Key))
-		}
-		query += fmt.Sprintf(" AND (%s, c.rid) %s (%s, %s)", col, cmp, b.arg(key), b.arg(cur.RowID))
-	}
 	// One more row than asked tells whether there is a next page.
-	query += fmt.Sprintf(" ORDER BY %s %s, c.rid %s LIMIT %d", col, dir, dir, limit+1)
-	if f.Cursor == nil && f.Offset > 0 {
-		query += fmt.Sprintf(" OFFSET %d", f.Offset)
-	}
-	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), b.args...)
+	items, err := s.listRows(ctx, b, sort, f.Desc, f.Cursor, f.Offset, limit+1)
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Items = append(page.Items, c)
-	}
-	if err := rows.Err(); err != nil {
-		return page, err
-	}
+	page.Items = items
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := &page.Items[limit-1]
 		page.NextCursor = &cv.Cursor{Sort: sort, Desc: f.Desc, Key: cv.SortKey(last, sort), RowID: last.RowID}
 	}
 	return page, nil
+}
+
+// listRows reads up to limit conversations that match b, ordered by sort (the row id breaks
+// ties), after cur when it is not nil, else after skipping offset rows.
+func (s *Store) listRows(ctx context.Context, b *builder, sort string, desc bool, cur *cv.Cursor, offset, limit int) ([]cv.Conversation, error) {
+	col, dir, cmp := sortColumn(sort), "ASC", ">"
+	if desc {
+		dir, cmp = "DESC", "<"
+	}
+	args := slices.Clone(b.args)
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	where := slices.Clone(b.where)
+	from := "conversations c"
+	order := fmt.Sprintf("%s %s, c.rid %s", col, dir, dir)
+	if t := b.text; t != nil {
+		switch b.plan {
+		case planSparse:
+			from, where[t.where] = s.d.SearchSparse(1, t.arg)
+			order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
+		case planDense:
+			where[t.where] = s.d.SearchProbe(t.arg)
+		}
+	}
+	// The page's row ids first, from the indexes alone where they cover the filters; then
+	// only those rows are read whole.
+	inner := `SELECT c.rid FROM ` + from + ` WHERE ` + strings.Join(where, " AND ")
+	if cur != nil {
+		var key any = cur.Key
+		if sort != cv.SortOrd {
+			key = s.d.Time(time.UnixMicro(cur.Key))
+		}
+		inner += fmt.Sprintf(" AND (%s, c.rid) %s (%s, %s)", col, cmp, arg(key), arg(cur.RowID))
+	}
+	inner += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
+	if cur == nil && offset > 0 {
+		inner += fmt.Sprintf(" OFFSET %d", offset)
+	}
+	query := fmt.Sprintf("SELECT %s FROM conversations c WHERE c.rid IN (%s) ORDER BY %s %s, c.rid %s", convColumns, inner, col, dir, dir)
+	rows, err := s.r.QueryContext(ctx, s.d.Rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []cv.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, c)
+	}
+	return items, rows.Err()
 }

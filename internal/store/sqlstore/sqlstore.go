@@ -25,6 +25,10 @@ type Store struct {
 	queries sync.Map // query text -> rebound text
 	closers []func() error
 	notify  func() // wakes in-process job workers
+	// txs holds the change-log entries of each open transaction, written just before it
+	// commits (see flushChanges); changeNotify hears of each assistant's committed changes.
+	txs          sync.Map // *sql.Tx -> *txChanges
+	changeNotify func(assistantID string)
 }
 
 // New returns a Store on the given pools. closers run on Close after the pools are closed.
@@ -110,11 +114,22 @@ func (s *Store) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	pending := &txChanges{}
+	s.txs.Store(tx, pending)
+	defer s.txs.Delete(tx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := s.flushChanges(ctx, tx, pending); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.changesCommitted(pending)
+	return nil
 }
 
 // ---- assistants ----

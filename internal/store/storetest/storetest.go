@@ -50,7 +50,16 @@ func Run(t *testing.T, open Open) {
 	group(t, open, "List", listTests)
 	group(t, open, "Keyset", keysetTests)
 	group(t, open, "Search", searchTests)
+	group(t, open, "EachConversation", eachTests)
+	group(t, open, "MetadataKeys", metadataKeyTests)
+	group(t, open, "Analytics", analyticsTests)
 	group(t, open, "Isolation", isolationTests)
+	group(t, open, "WidgetSessions", widgetTests)
+	group(t, open, "Links", linkTests)
+	group(t, open, "Channels", channelTests)
+	group(t, open, "Webhooks", webhookTests)
+	group(t, open, "ChangeLog", changeLogTests)
+	group(t, open, "Sessions", sessionTests)
 }
 
 func group(t *testing.T, open Open, name string, tests []test) {

@@ -1,0 +1,47 @@
+package eval
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/analysis/textutil/testdata"
+)
+
+func shared(t testing.TB, parts ...string) string {
+	t.Helper()
+	root, err := testdata.Shared()
+	if err != nil {
+		t.Skipf("shared testdata not found: %v", err)
+	}
+	return filepath.Join(append([]string{root}, parts...)...)
+}
+
+// TestLanguage checks language identification on the 75-language development sentences (every
+// second sentence measured; every sixth in -short mode; the models train on all folds). The
+// issue's targets (99% on sentences, 90% on two words, held-out) are not met; the floors below
+// are what the shipped method reaches held-out, so that a regression fails. See
+// docs/analysis.md.
+func TestLanguage(t *testing.T) {
+	t.Parallel()
+	opt := LanguageOptions{Folds: 5, Every: 2}
+	if testing.Short() {
+		opt.Every = 6
+	}
+	r, err := Language(shared(t, "langid", "sentences"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + r.String())
+	if r.Languages != 75 {
+		t.Errorf("%d languages", r.Languages)
+	}
+	floor := func(name string, got, min float64) {
+		if got < min {
+			t.Errorf("%s = %.2f%%, want >= %.2f%%", name, 100*got, 100*min)
+		}
+	}
+	floor("held-out sentence accuracy", r.CVSentence, 0.97)
+	floor("held-out two-word accuracy", r.CVTwoWords, 0.80)
+	floor("shipped model, sentences (fitted)", r.Sentence, 0.99)
+	floor("shipped model, two words (fitted)", r.TwoWords, 0.90)
+}

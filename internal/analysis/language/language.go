@@ -1,0 +1,152 @@
+// Package language identifies the language of a message (ISO 639-1) and the main language of
+// a conversation, offline, with a compact Naive Bayes model over character n-grams and words
+// that ships inside the binary (model.bin.gz, about 75 languages) behind a script filter.
+package language
+
+import (
+	_ "embed"
+	"math"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley/internal/analysis/textutil"
+)
+
+// Detector identifies the language of a text. Detect returns an ISO 639-1 code, or "" when the
+// text is too short or in no language the detector knows.
+type Detector interface {
+	Detect(text string) string
+}
+
+//go:generate go run ./internal/genmodel
+
+//go:embed model.bin.gz
+var shippedModel []byte
+
+var (
+	defaultOnce  sync.Once
+	defaultModel *Model
+	defaultErr   error
+)
+
+// Default returns the shipped model, decoded on first use (about 0.3 s, 40 MB).
+func Default() *Model {
+	defaultOnce.Do(func() {
+		defaultModel, defaultErr = decode(shippedModel)
+		if defaultErr != nil {
+			panic(defaultErr)
+		}
+	})
+	return defaultModel
+}
+
+// MinLetters is the number of letters below which Detect gives up (two for scripts written
+// without spaces, where one character carries a word).
+const MinLetters = 3
+
+// Detect implements Detector.
+func (m *Model) Detect(text string) string {
+	code, _ := m.DetectConfidence(text)
+	return code
+}
+
+// DetectConfidence returns the language and the probability the model gives it against the
+// runner-up (0.5..1; a Naive Bayes model is over-confident, treat it as a ranking).
+func (m *Model) DetectConfidence(text string) (string, float64) {
+	text = head(text, MaxBytes)
+	script, letters := dominantScript(text)
+	min := MinLetters
+	if script == sHan || script == sKana || script == sThai || script == sHangul {
+		min = 2
+	}
+	if letters < min {
+		return "", 0
+	}
+	var cands []int
+	for l := range m.Langs {
+		if m.scriptOf[l]&script != 0 {
+			cands = append(cands, l)
+		}
+	}
+	switch len(cands) {
+	case 0:
+		return "", 0
+	case 1:
+		return m.Langs[cands[0]], 1
+	}
+	var buf [128]float64
+	sc := buf[:0]
+	if len(m.Langs) <= len(buf) {
+		sc = buf[:len(m.Langs)]
+	} else {
+		sc = make([]float64, len(m.Langs))
+	}
+	if m.scores(text, sc) == 0 {
+		return "", 0
+	}
+	best, second := -1, -1
+	for _, l := range cands {
+		if best < 0 || sc[l] > sc[best] {
+			best, second = l, best
+		} else if second < 0 || sc[l] > sc[second] {
+			second = l
+		}
+	}
+	p := 1 / (1 + math.Exp(sc[second]-sc[best]))
+	return m.Langs[best], p
+}
+
+// MaxBytes is how much of a long text Detect reads (cut at a rune boundary).
+const MaxBytes = 400
+
+func head(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Text is one message for MostFrequent.
+type Text struct {
+	Content  string
+	Language string // as detected; "" when unknown
+}
+
+// MostFrequent returns the language that carries most of the letters of texts, ignoring
+// texts shorter than 12 letters (4 in scripts without spaces) unless no text is longer; ""
+// when none has a language.
+func MostFrequent(texts []Text) string {
+	weights := map[string]int{}
+	short := map[string]int{}
+	for _, t := range texts {
+		if t.Language == "" {
+			continue
+		}
+		n := textutil.CountLetters(t.Content)
+		min := 12
+		for _, r := range t.Content {
+			if textutil.IsNoSpaceScript(r) {
+				min = 4
+				break
+			}
+		}
+		if n < min {
+			short[t.Language] += n
+			continue
+		}
+		weights[t.Language] += n
+	}
+	if len(weights) == 0 {
+		weights = short
+	}
+	best, bw := "", 0
+	for l, w := range weights {
+		if w > bw || (w == bw && l < best) {
+			best, bw = l, w
+		}
+	}
+	return best
+}

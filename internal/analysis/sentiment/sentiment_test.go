@@ -1,0 +1,84 @@
+package sentiment
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestEnglish(t *testing.T) {
+	s := Default()
+	for text, want := range map[string]string{
+		"Thank you so much, that fixed it!":                       Positive,
+		"This is the worst service ever, I'm furious.":            Negative,
+		"How do I reset my password?":                             Neutral,
+		"Where is my order?":                                      Neutral,
+		"I'm still waiting for my refund, it doesn't work":        Negative,
+		"Great, it works now":                                     Positive,
+		"My package arrived damaged and nobody answers my emails": Negative,
+	} {
+		r := s.Score(text, "en")
+		if r == nil || r.Label != want {
+			t.Errorf("%q: %+v, want %s", text, r, want)
+		}
+		if r != nil && (r.Score < -1 || r.Score > 1) {
+			t.Errorf("%q: score %v out of range", text, r.Score)
+		}
+	}
+}
+
+func TestOtherLanguages(t *testing.T) {
+	s := Default()
+	cases := []struct{ text, lang, want string }{
+		{"Vielen Dank, das ist super!", "de", Positive},
+		{"Das funktioniert nicht, ich bin sehr enttäuscht", "de", Negative},
+		{"Merci beaucoup, c'est parfait", "fr", Positive},
+		{"Le colis est arrivé cassé, c'est inacceptable", "fr", Negative},
+		{"Muchas gracias, todo perfecto", "es", Positive},
+		{"No funciona y sigo esperando, es pésimo", "es", Negative},
+		{"No es malo", "es", Positive},
+		{"Wo ist meine Bestellung?", "de", Neutral},
+	}
+	for _, c := range cases {
+		r := s.Score(c.text, c.lang)
+		if r == nil || r.Label != c.want {
+			t.Errorf("%q: %+v, want %s", c.text, r, c.want)
+		}
+	}
+	if r := s.Score("Dziękuję bardzo", "pl"); r != nil {
+		t.Errorf("polish: %+v, want nil", r)
+	}
+	if r := s.Score("谢谢", ""); r != nil {
+		t.Errorf("unknown non-ASCII: %+v, want nil", r)
+	}
+	if r := s.Score("thanks!", ""); r == nil || r.Label != Positive {
+		t.Errorf("unknown ASCII: %+v", r)
+	}
+	if r := s.Score("   ", "en"); r != nil {
+		t.Errorf("empty: %+v", r)
+	}
+}
+
+func TestEncodeDecode(t *testing.T) {
+	m := &Linear{W: map[uint64]float32{1: 0.5, 99: -0.25}, WI: map[uint64]float32{7: 0.125}, A: 0.1, TInt: 0.2, TMid: -0.01}
+	m.Dense[1], m.DenseI[2] = 0.3, 0.4
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeLinear(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.W[99] != -0.25 || got.WI[7] != 0.125 || got.A != 0.1 || got.TInt != 0.2 || got.TMid != -0.01 || got.Dense[1] != 0.3 || got.DenseI[2] != 0.4 {
+		t.Errorf("round trip: %+v", got)
+	}
+}
+
+func TestPearson(t *testing.T) {
+	if r := Pearson([]float64{1, 2, 3}, []float64{2, 4, 6}); r < 0.999 {
+		t.Errorf("r = %v", r)
+	}
+	if r := Pearson([]float64{1, 1}, []float64{1, 2}); r != 0 {
+		t.Errorf("undefined r = %v", r)
+	}
+}

@@ -1,0 +1,238 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley/internal/api"
+	"github.com/parleyhq/parley/internal/auth"
+	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/inbox"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/server"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Target is the server under test: where to send requests, with which token, and, when the
+// benchmark can see it, the store on the same database (the floor), the server's memory and
+// the database's size.
+type Target struct {
+	URL   string // http://127.0.0.1:port
+	Token string // a write token of the assistant the data goes to
+	// AssistantID is the assistant's id (needed by the floor).
+	AssistantID string
+	// Store reads the same database directly; nil when the benchmark cannot (the floor is
+	// then skipped).
+	Store store.Store
+	// PID is the server's process (0: unknown, no memory figures).
+	PID int
+	// InProcess is set when the server runs in this process (its memory includes the
+	// benchmark's own).
+	InProcess bool
+	close     func() error
+}
+
+// Close stops what the target started.
+func (t *Target) Close() error {
+	if t.close != nil {
+		return t.close()
+	}
+	return nil
+}
+
+// StartServer runs a Parley server on st in this process, listening on 127.0.0.1 only, with
+// the same parts as `parley serve` (API, job runner, auto-resolve sweep; rate limits off), and
+// creates an assistant with a write token for the benchmark.
+func StartServer(ctx context.Context, st store.Store, log *slog.Logger) (*Target, error) {
+	a, err := st.CreateAssistant(ctx, "Benchmark")
+	if err != nil {
+		return nil, err
+	}
+	return StartServerFor(ctx, st, a.ID, log)
+}
+
+// StartServerFor is StartServer for an assistant that exists (the data of an earlier run).
+func StartServerFor(ctx context.Context, st store.Store, assistantID string, log *slog.Logger) (*Target, error) {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	a := cv.Assistant{ID: assistantID}
+	secret, tok := auth.NewToken(a.ID, cv.ScopeWrite, "parley-bench", 7*24*time.Hour, time.Now())
+	if err := st.CreateToken(ctx, tok); err != nil {
+		return nil, err
+	}
+	bg, stopBg := context.WithCancel(context.Background())
+	runner := jobs.New(st, jobs.Options{Logger: log})
+	if ws, ok := st.(interface{ SetJobNotify(func()) }); ok {
+		ws.SetJobNotify(runner.Wake)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = runner.Run(bg) }()
+	go func() { defer wg.Done(); (&inbox.AutoResolver{Store: st, Log: log}).Run(bg, 2*time.Second) }()
+
+	srv := server.New(st, server.Config{Logger: log, API: api.Config{MaxImportBytes: 1 << 30}})
+	addrc := make(chan net.Addr, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- srv.ListenAndServe(bg, "127.0.0.1:0", func(a net.Addr) { addrc <- a })
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-errc:
+		stopBg()
+		wg.Wait()
+		return nil, err
+	case <-time.After(10 * time.Second):
+		stopBg()
+		return nil, errors.New("bench: the server did not start")
+	}
+	return &Target{
+		URL: "http://" + addr.String(), Token: secret, AssistantID: a.ID, Store: st, PID: os.Getpid(), InProcess: true,
+		close: func() error {
+			stopBg()
+			err := <-errc
+			wg.Wait()
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			return err
+		},
+	}, nil
+}
+
+// Attach describes a server that is already running (loopback only).
+func Attach(rawURL, token, assistantID string, pid int, st store.Store) (*Target, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("bench: --url must be a loopback address (127.0.0.1), not %q", host)
+	}
+	if token == "" {
+		return nil, errors.New("bench: --url needs --token (a write token)")
+	}
+	return &Target{URL: strings.TrimRight(rawURL, "/"), Token: token, AssistantID: assistantID, PID: pid, Store: st}, nil
+}
+
+// Memory is a process's resident memory in bytes: now and the peak (since the last reset).
+type Memory struct {
+	RSS, Peak int64
+}
+
+// ReadMemory reads VmRSS and VmHWM of a process.
+func ReadMemory(pid int) (Memory, error) {
+	var m Memory
+	if pid == 0 {
+		return m, errors.New("no pid")
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return m, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(fields[0], 10, 64)
+		switch k {
+		case "VmRSS":
+			m.RSS = n << 10
+		case "VmHWM":
+			m.Peak = n << 10
+		}
+	}
+	return m, sc.Err()
+}
+
+// ResetPeak resets a process's VmHWM to its current RSS (Linux: clear_refs 5), so that each
+// phase reports its own peak. It fails quietly where not permitted.
+func ResetPeak(pid int) {
+	if pid != 0 {
+		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+	}
+}
+
+// DBSize is the database's size on disk.
+type DBSize struct {
+	// Bytes is the total: SQLite's file and WAL, or the schema's tables with their indexes
+	// and TOAST on PostgreSQL.
+	Bytes int64 `json:"bytes"`
+	// Parts breaks it down: file, wal (SQLite); one entry per table (PostgreSQL); database
+	// (pg_database_size, when the database is the benchmark's own).
+	Parts map[string]int64 `json:"parts"`
+}
+
+type dbHolder interface{ DB() *sql.DB }
+
+// MeasureDB measures the size of the store's database.
+func MeasureDB(ctx context.Context, st store.Store, ownDatabase bool) (DBSize, error) {
+	size := DBSize{Parts: map[string]int64{}}
+	h, ok := st.(dbHolder)
+	if !ok {
+		return size, errors.New("bench: the store does not expose its database")
+	}
+	db := h.DB()
+	switch st.Engine() {
+	case "sqlite":
+		var file string
+		if err := db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+			return size, err
+		}
+		for _, p := range []struct{ name, suffix string }{{"file", ""}, {"wal", "-wal"}} {
+			if fi, err := os.Stat(file + p.suffix); err == nil {
+				size.Parts[p.name] = fi.Size()
+				size.Bytes += fi.Size()
+			}
+		}
+	case "postgres":
+		rows, err := db.QueryContext(ctx, `SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c
+ JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')`)
+		if err != nil {
+			return size, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			var n int64
+			if err := rows.Scan(&name, &n); err != nil {
+				return size, err
+			}
+			size.Parts[name] = n
+			size.Bytes += n
+		}
+		if err := rows.Err(); err != nil {
+			return size, err
+		}
+		if ownDatabase {
+			var n int64
+			if err := db.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n); err == nil {
+				size.Parts["database"] = n
+			}
+		}
+	}
+	return size, nil
+}

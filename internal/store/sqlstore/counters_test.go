@@ -1,0 +1,114 @@
+package sqlstore_test
+
+import (
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/demo"
+	"github.com/parleyhq/parley/internal/store/enginetest"
+	"github.com/parleyhq/parley/internal/store/postgres"
+	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/store/sqlstore"
+)
+
+// TestCountersBackfill checks that migration 00040 computes the analytics counters of
+// existing conversations exactly as the store keeps them for new events: the counts before
+// the migration is undone and those after it runs again are the same.
+func TestCountersBackfill(t *testing.T) {
+	enginetest.ForEach(t, func(t *testing.T, open enginetest.Opener) {
+		t.Parallel()
+		st := open(t).(*sqlstore.Store)
+		ctx := t.Context()
+		a, err := st.CreateAssistant(ctx, "backfill")
+		if err != nil {
+			t.Fatal(err)
+		}
+		convs := demo.Generate(7, 60, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), 20*24*time.Hour)
+		for i := range convs {
+			if err := convs[i].Validate(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		link := cv.NewLink{ID: "Lbackfill0000000000001", URL: "https://example.com/"}
+		convs[3].Messages = append(convs[3].Messages, cv.NewMessage{Author: cv.AuthorAI, Content: "see the link", Links: []cv.NewLink{link}})
+		created, err := st.CreateConversations(ctx, a.ID, convs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := st.ClickLink(ctx, link.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		op := "op-1"
+		for _, c := range created[:5] {
+			if _, err := st.UpdateConversation(ctx, a.ID, c.Conversation.ID, 0, func(c *cv.Conversation) ([]cv.Log, error) {
+				p := cv.Patch{Assignee: &cv.Assignee{Type: cv.AssigneeOperator, ID: &op}}
+				return p.Apply(c, cv.Actor{Type: "system"}), nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := cv.AnalyticsQuery{GroupBy: []string{cv.GroupDay, cv.GroupSource}}
+		before, err := st.Analytics(ctx, a.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before.Total.HandedOff < 5 || before.Total.TrackedLinkClicks != 2 {
+			t.Fatalf("the store does not keep the counters: %+v", before.Total)
+		}
+		var p *goose.Provider
+		if st.Engine() == "sqlite" {
+			p, err = sqlite.Migrations(st.DB())
+		} else {
+			p, err = postgres.Migrations(st.DB())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, 39); err != nil {
+			t.Fatalf("undo migration 00040: %v", err)
+		}
+		if hasColumn(t, st.DB(), "link_clicks") {
+			t.Fatal("the counters are still there after the down migration")
+		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatalf("redo migration 00040: %v", err)
+		}
+		after, err := st.Analytics(ctx, a.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Groups) != len(before.Groups) || after.Total != before.Total {
+			t.Fatalf("after the backfill %+v (%d groups), before %+v (%d groups)", after.Total, len(after.Groups), before.Total, len(before.Groups))
+		}
+		for i := range after.Groups {
+			if after.Groups[i].Counts != before.Groups[i].Counts {
+				t.Errorf("group %d: after the backfill %+v, before %+v", i, after.Groups[i].Counts, before.Groups[i].Counts)
+			}
+		}
+	})
+}
+
+func hasColumn(t *testing.T, db *sql.DB, col string) bool {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "SELECT * FROM conversations LIMIT 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols {
+		if c == col {
+			return true
+		}
+	}
+	return false
+}
