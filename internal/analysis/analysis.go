@@ -13,6 +13,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -133,11 +134,71 @@ type Analyzer struct {
 	// Refiner, when set, refines results in AnalyzeContext within RefineTimeout (default 10 s).
 	Refiner       Refiner
 	RefineTimeout time.Duration
+	// Memo remembers the per-message judgements (language, sentiment, signals) of recently seen
+	// texts: a conversation is analysed again after every burst of messages, and assistants
+	// repeat themselves. nil: no memo.
+	Memo *Memo
+}
+
+// Memo is a bounded cache of per-message judgements keyed by a hash of the text (and the
+// handoff keywords). Safe for concurrent use; when full it starts afresh.
+type Memo struct {
+	Max int // entries (default 50,000: about 10 MB)
+	mu  sync.RWMutex
+	m   map[[2]uint64]judged
+}
+
+type judged struct {
+	lang string
+	sent *sentiment.Result
+	sig  flags.Signals
+}
+
+func memoKey(text string, keywords []string) [2]uint64 {
+	h1, h2 := uint64(14695981039346656037), uint64(0x9e3779b97f4a7c15)
+	add := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h1 = (h1 ^ uint64(s[i])) * 1099511628211
+			h2 = (h2 ^ uint64(s[i])) * 0x100000001b3f
+		}
+		h1, h2 = h1^0xff, h2^0xff
+	}
+	add(text)
+	for _, k := range keywords {
+		add(k)
+	}
+	return [2]uint64{h1, h2}
+}
+
+func (m *Memo) get(k [2]uint64) (judged, bool) {
+	if m == nil {
+		return judged{}, false
+	}
+	m.mu.RLock()
+	j, ok := m.m[k]
+	m.mu.RUnlock()
+	return j, ok
+}
+
+func (m *Memo) put(k [2]uint64, j judged) {
+	if m == nil {
+		return
+	}
+	max := m.Max
+	if max <= 0 {
+		max = 50000
+	}
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= max {
+		m.m = make(map[[2]uint64]judged, 1024)
+	}
+	m.m[k] = j
+	m.mu.Unlock()
 }
 
 // New returns an Analyzer with the shipped models (loaded here: about 0.5 s).
 func New() *Analyzer {
-	return &Analyzer{Language: language.Default(), Sentiment: sentiment.Default(), Topics: &topic.Cache{Max: 256}}
+	return &Analyzer{Language: language.Default(), Sentiment: sentiment.Default(), Topics: &topic.Cache{Max: 256}, Memo: &Memo{}}
 }
 
 // IsHandoffRequest reports whether a visitor message asks for a human, in the common
@@ -190,21 +251,26 @@ func (a *Analyzer) Analyze(in Input) Result {
 		if strings.TrimSpace(m.Content) == "" {
 			continue
 		}
-		l := a.Language.Detect(m.Content)
-		langs[i] = l
+		key := memoKey(m.Content, in.HandoffKeywords)
+		j, ok := a.Memo.get(key)
+		if !ok {
+			j.lang = a.Language.Detect(m.Content)
+			j.sent = a.Sentiment.Score(m.Content, j.lang)
+			j.sig = flags.Read(m.Content, in.HandoffKeywords)
+			a.Memo.put(key, j)
+		}
+		l := j.lang
+		langs[i], sig[i] = l, j.sig
 		if l != "" {
 			r.Messages[i].Language = &langs[i]
 		}
-		if s := a.Sentiment.Score(m.Content, l); s != nil {
+		if s := j.sent; s != nil {
 			scores[i] = s
 			lab, sc := s.Label, s.Score
 			r.Messages[i].Sentiment, r.Messages[i].Score = &lab, &sc
 		}
 		if isVisitor(m) {
 			texts = append(texts, language.Text{Content: m.Content, Language: l})
-		}
-		if isVisitor(m) || m.Author == cv.AuthorAI {
-			sig[i] = flags.Read(m.Content, in.HandoffKeywords)
 		}
 	}
 	if l := language.MostFrequent(texts); l != "" {

@@ -7,7 +7,18 @@ import (
 // BenchmarkAnalyze analyses conversations of 8 messages on all cores (b.RunParallel); the
 // conversations/s metric is the figure of docs/analysis.md.
 func BenchmarkAnalyze(b *testing.B) {
+	b.Run("cold", func(b *testing.B) { benchAnalyze(b, false) })
+	b.Run("memo", func(b *testing.B) { benchAnalyze(b, true) })
+}
+
+// benchAnalyze: cold has no per-message memo (every message judged afresh: the honest
+// figure for new text); memo has the default memo, as conversations analysed again after
+// each burst of messages see it.
+func benchAnalyze(b *testing.B, memo bool) {
 	a := New()
+	if !memo {
+		a.Memo = nil
+	}
 	ins := SampleInputs(500)
 	a.Analyze(ins[0]) // train the topic model once, as the cache would
 	b.ResetTimer()

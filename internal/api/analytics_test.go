@@ -397,5 +397,3 @@ func TestAnalyticsBadParams(t *testing.T) {
 		wantError(t, e.Do("POST", analyticsP, e.A.Write, map[string]any{}), 405, "root", "METHOD_NOT_ALLOWED")
 	})
 }
-
-

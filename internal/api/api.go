@@ -166,7 +166,7 @@ func (s *Server) handle(pattern string, need cv.Scope, class Class, h handler) {
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		r = r.WithContext(context.WithValue(cv.WithActor(r.Context(), p.actor()), settingsMemoKey{}, &settingsMemo{}))
 		run := h
-		if class != ClassRead && r.Header.Get(IdempotencyHeader) != "" {
+		if need == cv.ScopeWrite && r.Header.Get(IdempotencyHeader) != "" {
 			run = func(w http.ResponseWriter, r *http.Request, p principal) error { return s.idempotent(w, r, p, h) }
 		}
 		if err := run(w, r, p); err != nil {

@@ -156,7 +156,7 @@ func (s *Server) exportConversations(w http.ResponseWriter, r *http.Request, p p
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		if err := rc.Flush(); err != nil {
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			if out.err == nil {
 				out.err = err
 			}

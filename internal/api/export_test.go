@@ -215,6 +215,16 @@ func TestExportRoutes(t *testing.T) {
 		}
 		getRaw(t, e, e.A.Read, conv(id), 200)
 		getRaw(t, e, e.A.Read, convs+"/"+id, 200)
+		// Idempotency-Key is for writes: an export with one streams as any other, every time.
+		for range 2 {
+			r := e.Do("GET", exportP, e.A.Write, nil, "Idempotency-Key", "export-1")
+			if r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "" || !bytes.Contains(r.Body, []byte(id)) {
+				t.Errorf("export with an Idempotency-Key: %d %v %s", r.Status, r.Header, r.Body)
+			}
+		}
+		if r := e.Do("HEAD", exportP+"?format=csv", e.A.Read, nil); r.Status != 200 || len(r.Body) != 0 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Errorf("HEAD export: %d %v %q", r.Status, r.Header, r.Body)
+		}
 		// Export is read-only: other methods on its path are the conversation's (a 404 for
 		// an id that is not one) or 405.
 		wantError(t, e.Do("DELETE", exportP, e.A.Write, nil), 404, "root", "NOT_FOUND")

@@ -67,10 +67,13 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p principal,
 		case rec.Status == 0:
 			return errorf(http.StatusConflict, CodeConflict, IdempotencyHeader, "a request with this key is still being processed")
 		}
-		w.Header().Set("Content-Type", "application/json")
+		header, body := decodeReplay(rec.Body)
+		for k, v := range header {
+			w.Header()[k] = v
+		}
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.WriteHeader(rec.Status)
-		_, _ = w.Write(rec.Body)
+		_, _ = w.Write(body)
 		return nil
 	}
 	rw := &recorder{ResponseWriter: w}
@@ -84,10 +87,44 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p principal,
 	if rw.status >= 500 || rw.status == 0 {
 		err = s.store.ReleaseIdempotencyKey(ctx, p.assistantID(), key)
 	} else {
-		err = s.store.FinishIdempotencyKey(ctx, p.assistantID(), key, rw.status, rw.body.Bytes())
+		err = s.store.FinishIdempotencyKey(ctx, p.assistantID(), key, rw.status, encodeReplay(rw.Header(), rw.body.Bytes()))
 	}
 	if err != nil {
 		s.log.Error("idempotency key", "key", key, "err", err)
 	}
 	return nil
+}
+
+// replayHeaders are the response headers a replay repeats besides the body.
+var replayHeaders = []string{"Content-Type", "ETag", "Location"}
+
+// encodeReplay keeps the replayed headers before the body: one "Name: value" line each, then
+// an empty line (the store keeps status and bytes, nothing it needs to understand).
+func encodeReplay(h http.Header, body []byte) []byte {
+	var b bytes.Buffer
+	for _, k := range replayHeaders {
+		if v := h.Get(k); v != "" {
+			b.WriteString(k + ": " + v + "\n")
+		}
+	}
+	b.WriteString("\n")
+	b.Write(body)
+	return b.Bytes()
+}
+
+func decodeReplay(stored []byte) (http.Header, []byte) {
+	h := http.Header{}
+	head, body, ok := bytes.Cut(stored, []byte("\n\n"))
+	if !ok {
+		if rest, found := bytes.CutPrefix(stored, []byte("\n")); found {
+			return h, rest
+		}
+		return http.Header{"Content-Type": {"application/json"}}, stored
+	}
+	for _, line := range bytes.Split(head, []byte("\n")) {
+		if k, v, ok := bytes.Cut(line, []byte(": ")); ok {
+			h.Set(string(k), string(v))
+		}
+	}
+	return h, body
 }

@@ -15,7 +15,8 @@ func TestIdempotencyKey(t *testing.T) {
 		body := map[string]any{"source": "api", "messages": []any{map[string]any{"author": "visitor", "content": "hello"}}}
 		first := e.Must(http.StatusCreated, "POST", "/v1/api_core/conversations", e.A.Write, body, "Idempotency-Key", "k1")
 		again := e.Must(http.StatusCreated, "POST", "/v1/api_core/conversations", e.A.Write, body, "Idempotency-Key", "k1")
-		if string(first.Body) != string(again.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		if string(first.Body) != string(again.Body) || again.Header.Get("Idempotent-Replayed") != "true" ||
+			again.Header.Get("ETag") == "" || again.Header.Get("ETag") != first.Header.Get("ETag") || again.Header.Get("Content-Type") != "application/json" {
 			t.Fatalf("retry was not replayed:\n%s\n%s", first.Body, again.Body)
 		}
 		// The same key with another body is refused; another assistant's key space is its own.

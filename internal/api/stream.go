@@ -86,9 +86,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p principal) err
 				}
 				fmt.Fprintf(bw, "id: %s\nevent: %s\ndata: %s\n\n", id, ch.Type, body)
 				after = ch.Seq
-			}
-			if len(changes) > 0 && !flush() {
-				return nil
+				if !flush() { // each event goes out as soon as it is written
+					return nil
+				}
 			}
 			if len(changes) < streamBatch {
 				break

@@ -183,9 +183,11 @@ type Store interface {
 	QueueWebhookDeliveries(ctx context.Context, limit int) (int, error)
 	// ClaimWebhookDeliveries takes up to n due pending deliveries of enabled endpoints for
 	// lease. Only the oldest pending delivery of a conversation for an endpoint is ever due:
-	// deliveries go out one at a time, in change order, per (endpoint, conversation). A delivery
-	// whose lease ran out (its sender died) is due again. Safe with several processes.
-	ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Duration) ([]ClaimedDelivery, error)
+	// deliveries go out one at a time, in change order, per (endpoint, conversation). An
+	// endpoint with perEndpoint deliveries in flight (leased) gets no more until one finishes
+	// (0: no limit), so that a slow receiver cannot take every sender. A delivery whose lease
+	// ran out (its sender died) is due again. Safe with several processes.
+	ClaimWebhookDeliveries(ctx context.Context, n, perEndpoint int, lease time.Duration) ([]ClaimedDelivery, error)
 	// FinishWebhookDelivery records an attempt of a claimed delivery: success, a retry, or a
 	// final failure (which may disable the endpoint: see DeliveryAttempt.DisableReason).
 	FinishWebhookDelivery(ctx context.Context, id string, a DeliveryAttempt) error

@@ -609,3 +609,38 @@ func TestTwoProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowReceiverDoesNotHoldUpOthers: one endpoint takes at most PerEndpoint of the senders,
+// so a receiver that answers slowly delays only its own deliveries.
+func TestSlowReceiverDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	var fast atomic.Int32
+	quick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fast.Add(1) }))
+	defer quick.Close()
+	st := enginetest.SQLite(t)
+	opt := fastRetries(time.Minute)
+	opt.Workers, opt.PerEndpoint, opt.Timeout = 4, 2, 30*time.Second
+	n := startNode(t, st, opt)
+	env := &apitest.Env{T: t, URL: n.URL, Store: st}
+	A := env.NewTenant("A")
+	createHook(t, env, A.Write, map[string]any{"url": slow.URL, "event_types": []string{"conversation.created"}})
+	w := writer{t, env, A.Write}
+	for range 6 {
+		w.create()
+	}
+	time.Sleep(300 * time.Millisecond) // the slow endpoint's deliveries are in flight
+	createHook(t, env, A.Write, map[string]any{"url": quick.URL, "event_types": []string{"conversation.created"}})
+	for range 4 {
+		w.create()
+	}
+	eventually(t, 5*time.Second, "the fast endpoint's deliveries, while the slow one hangs", func() bool { return fast.Load() == 4 })
+}

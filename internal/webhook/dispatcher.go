@@ -19,8 +19,11 @@ import (
 
 // Options tune a Dispatcher. The zero value is the production setting.
 type Options struct {
-	// Workers is how many deliveries are sent at once (default 4).
-	Workers int
+	// Workers is how many deliveries are sent at once (default 4); PerEndpoint about how many
+	// of them one endpoint may take (default 2; never more than twice that), so that a slow
+	// receiver cannot hold up the others.
+	Workers     int
+	PerEndpoint int
 	// Poll is how often to look for work when not woken (default 500ms): the change log of
 	// other processes, retries coming due.
 	Poll time.Duration
@@ -68,6 +71,9 @@ type Dispatcher struct {
 func New(st store.Store, opt Options) *Dispatcher {
 	if opt.Workers <= 0 {
 		opt.Workers = 4
+	}
+	if opt.PerEndpoint <= 0 {
+		opt.PerEndpoint = 2
 	}
 	if opt.Poll <= 0 {
 		opt.Poll = 500 * time.Millisecond
@@ -136,6 +142,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	reset := func(after time.Duration) {
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(after)
+	}
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,17 +159,20 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-timer.C:
 		case <-d.wake:
 		case <-changes:
-		}
-		d.pass(ctx, slots, &wg)
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
+			// A busy assistant commits all the time: look at most every minGap for them.
+			if wait := minGap - time.Since(last); wait > 0 {
+				reset(wait)
+				continue
 			}
 		}
-		timer.Reset(d.opt.Poll)
+		d.pass(ctx, slots, &wg)
+		last = time.Now()
+		reset(d.opt.Poll)
 	}
 }
+
+// minGap is the least time between two passes woken by commits.
+const minGap = 20 * time.Millisecond
 
 // pass queues new deliveries and starts as many due ones as there are free workers.
 func (d *Dispatcher) pass(ctx context.Context, slots chan struct{}, wg *sync.WaitGroup) {
@@ -169,10 +188,11 @@ func (d *Dispatcher) pass(ctx context.Context, slots chan struct{}, wg *sync.Wai
 		if free == 0 || ctx.Err() != nil {
 			return
 		}
-		// A claim is not cancelled half-way by a shutdown: rows claimed but never sent would
-		// wait for their lease to run out.
+		// At most PerEndpoint a claim, so that one endpoint stays under twice its cap. A claim
+		// is not cancelled half-way by a shutdown: rows claimed but never sent would wait for
+		// their lease to run out.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		claimed, err := d.st.ClaimWebhookDeliveries(cctx, free, d.opt.Lease)
+		claimed, err := d.st.ClaimWebhookDeliveries(cctx, min(free, d.opt.PerEndpoint), d.opt.PerEndpoint, d.opt.Lease)
 		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -189,7 +209,7 @@ func (d *Dispatcher) pass(ctx context.Context, slots chan struct{}, wg *sync.Wai
 				d.deliver(c)
 			}()
 		}
-		if len(claimed) < free {
+		if len(claimed) == 0 {
 			return
 		}
 	}

@@ -110,6 +110,7 @@ func (Dialect) Time(t time.Time) any          { return t.UTC() }
 func (Dialect) SkipLocked() string            { return " FOR UPDATE SKIP LOCKED" }
 func (Dialect) ForUpdate() string             { return " FOR UPDATE" }
 func (Dialect) MetadataKeyArg(key string) any { return key }
+
 // MetadataText is the value of a key as text; objects and arrays never match.
 func (Dialect) MetadataText(n int) string {
 	k := "$" + strconv.Itoa(n) + "::text"

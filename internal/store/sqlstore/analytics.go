@@ -15,17 +15,23 @@ import (
 // countEvent keeps the analytics counters on the conversation's row for a new event, in the
 // event's transaction (the migration 00040 backfilled them for older events).
 func (s *Store) countEvent(ctx context.Context, tx *sql.Tx, c *cv.Conversation, ev *cv.Event) error {
-	col := ""
-	switch {
-	case ev.TrackedLink != nil:
-		col = "link_clicks"
-	case cv.ShowsHuman(ev):
-		col = "handoff_count"
-	default:
+	col := eventCounter(ev)
+	if col == "" {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, s.q(`UPDATE conversations SET `+col+` = `+col+` + 1 WHERE rid = $1`), c.RowID)
 	return err
+}
+
+// eventCounter is the conversation's counter column that ev counts in ("" for none).
+func eventCounter(ev *cv.Event) string {
+	switch {
+	case ev.TrackedLink != nil:
+		return "link_clicks"
+	case cv.ShowsHuman(ev):
+		return "handoff_count"
+	}
+	return ""
 }
 
 // Time buckets: the SQL groups creation times by UTC day, or, for another time zone, by UTC
@@ -40,10 +46,10 @@ const (
 )
 
 // groupColumns are the columns of the dimensions that are not times, on conversations (c)
-// and on the rollup (r, where '' stands for no value).
+// and on the rollup (r, where ” stands for no value).
 var groupColumns = map[string][2]string{
 	cv.GroupSentiment:        {"c.sentiment", "NULLIF(r.sentiment, '')"},
-	cv.GroupTopic:            {"c.topic", "NULLIF(r.topic, '')"},
+	cv.GroupTopic:            {"c.topic", "NULLIF(r.topic, '')"}, // topic_rollups
 	cv.GroupSource:           {"c.source", "r.source"},
 	cv.GroupLanguage:         {"c.most_frequent_language", "NULLIF(r.language, '')"},
 	cv.GroupAssigneeType:     {"c.assignee_type", "r.assignee_type"},
@@ -150,6 +156,9 @@ const countColumns = `count(*), COALESCE(sum(c.message_count), 0),
 const rollupCountColumns = `COALESCE(sum(r.conversations), 0), COALESCE(sum(r.messages), 0), COALESCE(sum(r.handed_off), 0),
  COALESCE(sum(CASE WHEN r.is_flagged THEN r.conversations ELSE 0 END), 0), COALESCE(sum(r.link_clicks), 0)`
 
+const topicCountColumns = `COALESCE(sum(r.conversations), 0), COALESCE(sum(r.messages), 0), COALESCE(sum(r.handed_off), 0),
+ COALESCE(sum(r.flagged), 0), COALESCE(sum(r.link_clicks), 0)`
+
 // groupBy is the GROUP BY clause of n keys (none: no clause).
 func groupBy(n int, having string) string {
 	if n == 0 {
@@ -181,9 +190,9 @@ func (s *Store) scanQuery(assistantID string, q *cv.AnalyticsQuery, loc *time.Lo
 	return `SELECT ` + strings.Join(sel, ", ") + ` FROM conversations c WHERE ` + strings.Join(b.where, " AND ") + groupBy(len(keys), ""), b.args, bucket
 }
 
-// rollupQuery counts from the rollup, when it can answer q exactly: every filter and dimension
-// is in its key, created_at bounds fall on UTC midnights, and times are in UTC. Else it returns
-// an empty query.
+// rollupQuery counts from a rollup, when one can answer q exactly: every filter and dimension
+// is in its key (topic_rollups for the topic, conversation_rollups for the others), created_at
+// bounds fall on UTC midnights, and times are in UTC. Else it returns an empty query.
 func (s *Store) rollupQuery(assistantID string, q *cv.AnalyticsQuery) (string, []any, int64) {
 	f := &q.Filter
 	midnight := func(t *time.Time) bool { return t == nil || t.UTC().Truncate(24*time.Hour).Equal(*t) }
@@ -191,19 +200,43 @@ func (s *Store) rollupQuery(assistantID string, q *cv.AnalyticsQuery) (string, [
 		f.HasUnread != nil || f.Terminated != nil || len(f.Metadata) > 0 || !midnight(f.CreatedFrom) || !midnight(f.CreatedTo) {
 		return "", nil, 0
 	}
-	b := &builder{}
-	b.cond("r.assistant_id = %s", b.arg(assistantID))
-	for _, in := range []struct {
+	table, counts := "conversation_rollups", rollupCountColumns
+	filters := []struct {
 		col    string
 		values []string
 	}{{"r.assignee_type", f.AssigneeTypes}, {"r.source", f.Sources}, {"r.resolution_status", f.Statuses},
-		{"r.language", f.Languages}, {"r.sentiment", f.Sentiments}, {"r.topic", f.Topics}} {
+		{"r.language", f.Languages}, {"r.sentiment", f.Sentiments}}
+	columns := map[string]string{}
+	for g, c := range groupColumns {
+		columns[g] = c[1]
+	}
+	if len(f.Topics) > 0 || slices.Contains(q.GroupBy, cv.GroupTopic) {
+		// The topic has its own rollup, with nothing else in its key.
+		for _, in := range filters {
+			if len(in.values) > 0 {
+				return "", nil, 0
+			}
+		}
+		if f.IsFlagged != nil || slices.ContainsFunc(q.GroupBy, func(g string) bool { return g != cv.GroupTopic && !cv.IsTimeGroup(g) }) {
+			return "", nil, 0
+		}
+		table, counts = "topic_rollups", topicCountColumns
+		filters = []struct {
+			col    string
+			values []string
+		}{{"r.topic", f.Topics}}
+	}
+	b := &builder{}
+	b.cond("r.assistant_id = %s", b.arg(assistantID))
+	for _, in := range filters {
 		if slices.Contains(in.values, "") {
-			return "", nil, 0 // '' is the rollup's "no value"
+			return "", nil, 0 // '' is the rollups' "no value"
 		}
 		b.in(in.col, in.values)
 	}
-	b.boolean("r.is_flagged", f.IsFlagged)
+	if table == "conversation_rollups" {
+		b.boolean("r.is_flagged", f.IsFlagged)
+	}
 	if f.CreatedFrom != nil {
 		b.cond("r.day >= %s", b.arg(f.CreatedFrom.Unix()/86400))
 	}
@@ -215,11 +248,11 @@ func (s *Store) rollupQuery(assistantID string, q *cv.AnalyticsQuery) (string, [
 		if cv.IsTimeGroup(g) {
 			keys = append(keys, "r.day")
 		} else {
-			keys = append(keys, groupColumns[g][1])
+			keys = append(keys, columns[g])
 		}
 	}
-	sel := append(keys, rollupCountColumns)
-	return `SELECT ` + strings.Join(sel, ", ") + ` FROM conversation_rollups r WHERE ` + strings.Join(b.where, " AND ") +
+	sel := append(keys, counts)
+	return `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + table + ` r WHERE ` + strings.Join(b.where, " AND ") +
 		groupBy(len(keys), " HAVING sum(r.conversations) <> 0"), b.args, dayMicros
 }
 

@@ -86,14 +86,18 @@ func (s *Store) CreateConversations(ctx context.Context, assistantID string, in 
 	var out []store.Created
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
+		var b createBatch
+		if err := s.readKnown(ctx, tx, assistantID, in, &b); err != nil {
+			return err
+		}
 		for i := range in {
-			r, err := s.createTx(ctx, tx, assistantID, &in[i])
+			r, err := s.createInTx(ctx, tx, assistantID, &in[i], &b)
 			if err != nil {
 				return err
 			}
 			out = append(out, r)
 		}
-		return nil
+		return s.flush(ctx, tx, &b)
 	})
 	if err != nil {
 		return nil, err
@@ -103,13 +107,36 @@ func (s *Store) CreateConversations(ctx context.Context, assistantID string, in 
 }
 
 func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n *cv.NewConversation) (store.Created, error) {
+	var b createBatch
+	r, err := s.createInTx(ctx, tx, assistantID, n, &b)
+	if err != nil {
+		return r, err
+	}
+	return r, s.flush(ctx, tx, &b)
+}
+
+// createInTx creates a conversation, or adds to the one with its external id, leaving what
+// can be written later in b.
+func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, assistantID string, n *cv.NewConversation, b *createBatch) (store.Created, error) {
 	now := s.clock()
 	if n.ExternalID != nil {
 		var id string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM conversations WHERE assistant_id = $1 AND source = $2 AND external_id = $3`),
-			assistantID, n.Source, *n.ExternalID).Scan(&id)
+		var err error
+		if b.known != nil {
+			if id = b.known[[2]string{n.Source, *n.ExternalID}]; id == "" {
+				err = sql.ErrNoRows
+			}
+		} else {
+			err = tx.QueryRowContext(ctx, s.q(`SELECT id FROM conversations WHERE assistant_id = $1 AND source = $2 AND external_id = $3`),
+				assistantID, n.Source, *n.ExternalID).Scan(&id)
+		}
 		switch {
 		case err == nil:
+			// It may have been created earlier in this batch: what it has must be written
+			// before messages are added to it.
+			if err := s.flush(ctx, tx, b); err != nil {
+				return store.Created{}, err
+			}
 			c, err := s.conversationTx(ctx, tx, assistantID, id)
 			if err != nil {
 				return store.Created{}, err
@@ -170,13 +197,21 @@ func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n 
 	if err != nil {
 		return store.Created{}, err
 	}
+	// What the messages make of the conversation is worked out first, so that its row is
+	// written once: an update would change last_message_at in every index that holds it.
+	final := messagesApplied(c, n.Messages, now)
+	var lastVisitor any
+	if final.LastVisitorMessageAt != nil {
+		lastVisitor = s.d.Time(*final.LastVisitorMessageAt)
+	}
 	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO conversations (id, assistant_id, ord, created_at, updated_at, last_message_at, source,
  terminated, resolution_status, has_unread_messages, last_message_content, assignee_type, visitor_name, visitor_email,
- visitor_phone_number, visitor_label, url, client_metadata, is_flagged, external_id, version, event_count, message_count)
- VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, 0, 0) RETURNING rid`),
-		c.ID, assistantID, ord, s.d.Time(c.CreatedAt), s.d.Time(now), s.d.Time(c.LastMessageAt), c.Source,
-		false, c.ResolutionStatus, false, c.Assignee.Type, c.VisitorName, c.VisitorEmail,
-		c.VisitorPhoneNumber, c.VisitorLabel, c.URL, meta, false, c.ExternalID).Scan(&c.RowID)
+ visitor_phone_number, visitor_label, url, client_metadata, is_flagged, external_id, version, event_count, message_count,
+ last_visitor_message_at)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1, $21, $22, $23) RETURNING rid`),
+		c.ID, assistantID, ord, s.d.Time(c.CreatedAt), s.d.Time(now), s.d.Time(final.LastMessageAt), c.Source,
+		final.Terminated, final.ResolutionStatus, final.HasUnreadMessages, final.LastMessageContent, final.Assignee.Type, c.VisitorName, c.VisitorEmail,
+		c.VisitorPhoneNumber, c.VisitorLabel, c.URL, meta, false, c.ExternalID, final.EventCount, final.MessageCount, lastVisitor).Scan(&c.RowID)
 	if err != nil {
 		return store.Created{}, err
 	}
@@ -187,23 +222,67 @@ func (s *Store) createTx(ctx context.Context, tx *sql.Tx, assistantID string, n 
 			return store.Created{}, err
 		}
 	}
-	query, args := s.d.InsertSearch(c.RowID, assistantID, searchMeta(&c), doc.body.String())
-	if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
-		return store.Created{}, err
+	for i := range doc.events {
+		if col := eventCounter(&doc.events[i].ev); col != "" {
+			if b.counts == nil {
+				b.counts = map[countKey]int64{}
+			}
+			b.counts[countKey{c.RowID, col}]++
+		}
+	}
+	b.events = append(b.events, doc.events...)
+	b.docs = append(b.docs, searchDoc{rid: c.RowID, assistantID: assistantID, meta: searchMeta(&c), body: doc.body.String()})
+	if b.known != nil && c.ExternalID != nil {
+		b.known[[2]string{c.Source, *c.ExternalID}] = c.ID
 	}
 	if err := s.logChange(ctx, tx, &c, cv.ChangeConversationCreated, nil, nil); err != nil {
 		return store.Created{}, err
 	}
 	if len(n.Messages) > 0 {
-		c.Version = 0 // messages do not count as changes of a new conversation
-		if err := s.saveTx(ctx, tx, &c, now); err != nil {
-			return store.Created{}, err
+		if !sameDerived(&c, &final) {
+			c.Version = 0 // messages do not count as changes of a new conversation
+			if err := s.saveTx(ctx, tx, &c, now); err != nil {
+				return store.Created{}, err
+			}
 		}
-		if err := s.analyzeLater(ctx, tx, &c, now); err != nil {
-			return store.Created{}, err
-		}
+		b.jobs = append(b.jobs, stagedJob{conversationID: c.ID, assistantID: assistantID, now: now})
 	}
 	return store.Created{Conversation: c, Created: true}, nil
+}
+
+// messagesApplied is c after msgs (as appendMsg applies them to a new conversation, skipping
+// a repeated external id), without storing anything.
+func messagesApplied(c cv.Conversation, msgs []cv.NewMessage, now time.Time) cv.Conversation {
+	seen := map[string]bool{}
+	for i := range msgs {
+		m := msgs[i]
+		if m.ExternalID != nil {
+			if seen[*m.ExternalID] {
+				continue
+			}
+			seen[*m.ExternalID] = true
+		}
+		at := now
+		if m.CreatedAt != nil {
+			at = m.CreatedAt.UTC().Truncate(time.Microsecond)
+		}
+		c.EventCount += int64(1 + len(cv.ApplyMessage(&c, &m, at)))
+	}
+	return c
+}
+
+// sameDerived reports whether the fields that messages change agree.
+func sameDerived(a, b *cv.Conversation) bool {
+	tp := func(t *time.Time) int64 {
+		if t == nil {
+			return -1
+		}
+		return t.UnixMicro()
+	}
+	return a.LastMessageAt.Equal(b.LastMessageAt) && a.LastMessageContent == b.LastMessageContent &&
+		a.HasUnreadMessages == b.HasUnreadMessages && tp(a.LastVisitorMessageAt) == tp(b.LastVisitorMessageAt) &&
+		a.MessageCount == b.MessageCount && a.EventCount == b.EventCount && a.ResolutionStatus == b.ResolutionStatus &&
+		a.Assignee == b.Assignee && a.Terminated == b.Terminated
 }
 
 func metaJSON(m map[string]any) (any, error) {

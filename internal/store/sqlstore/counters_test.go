@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,13 +54,25 @@ func TestCountersBackfill(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		q := cv.AnalyticsQuery{GroupBy: []string{cv.GroupDay, cv.GroupSource}}
-		before, err := st.Analytics(ctx, a.ID, q)
-		if err != nil {
-			t.Fatal(err)
+		for i, c := range created[10:30] {
+			sentiment, topic, lang := []string{"positive", "neutral", "negative"}[i%3], []string{"Returns", "Shipping"}[i%2], "en"
+			if _, err := st.SaveAnalysis(ctx, a.ID, c.Conversation.ID, cv.Analysis{Sentiment: &sentiment, Topic: &topic, Language: &lang, IsFlagged: i%4 == 0}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if before.Total.HandedOff < 5 || before.Total.TrackedLinkClicks != 2 {
-			t.Fatalf("the store does not keep the counters: %+v", before.Total)
+		// Answered by each rollup, and by the conversations.
+		queries := []cv.AnalyticsQuery{{GroupBy: []string{cv.GroupDay, cv.GroupSource}}, {GroupBy: []string{cv.GroupWeek, cv.GroupTopic}},
+			{GroupBy: []string{cv.GroupSentiment, cv.GroupAssigneeType}}, {GroupBy: []string{cv.GroupLanguage}, Filter: cv.Filter{HasUnread: &[]bool{true}[0]}}}
+		var before []cv.Analytics
+		for _, q := range queries {
+			a, err := st.Analytics(ctx, a.ID, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before = append(before, a)
+		}
+		if before[0].Total.HandedOff < 5 || before[0].Total.TrackedLinkClicks != 2 || before[0].Total.Flagged != 5 {
+			t.Fatalf("the store does not keep the counters: %+v", before[0].Total)
 		}
 		var p *goose.Provider
 		if st.Engine() == "sqlite" {
@@ -79,16 +92,18 @@ func TestCountersBackfill(t *testing.T) {
 		if _, err := p.Up(ctx); err != nil {
 			t.Fatalf("redo migration 00040: %v", err)
 		}
-		after, err := st.Analytics(ctx, a.ID, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(after.Groups) != len(before.Groups) || after.Total != before.Total {
-			t.Fatalf("after the backfill %+v (%d groups), before %+v (%d groups)", after.Total, len(after.Groups), before.Total, len(before.Groups))
-		}
-		for i := range after.Groups {
-			if after.Groups[i].Counts != before.Groups[i].Counts {
-				t.Errorf("group %d: after the backfill %+v, before %+v", i, after.Groups[i].Counts, before.Groups[i].Counts)
+		for j, q := range queries {
+			after, err := st.Analytics(ctx, a.ID, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after.Groups) != len(before[j].Groups) || after.Total != before[j].Total {
+				t.Fatalf("%v: after the backfill %+v (%d groups), before %+v (%d groups)", q.GroupBy, after.Total, len(after.Groups), before[j].Total, len(before[j].Groups))
+			}
+			for i := range after.Groups {
+				if after.Groups[i].Counts != before[j].Groups[i].Counts || keyText(after.Groups[i].Key) != keyText(before[j].Groups[i].Key) {
+					t.Errorf("%v group %d: after the backfill %+v, before %+v", q.GroupBy, i, after.Groups[i], before[j].Groups[i])
+				}
 			}
 		}
 	})
@@ -111,4 +126,16 @@ func hasColumn(t *testing.T, db *sql.DB, col string) bool {
 		}
 	}
 	return false
+}
+
+func keyText(key []*string) string {
+	var out []string
+	for _, k := range key {
+		if k == nil {
+			out = append(out, "<none>")
+		} else {
+			out = append(out, *k)
+		}
+	}
+	return fmt.Sprint(out)
 }

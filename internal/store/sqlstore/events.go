@@ -17,6 +17,12 @@ import (
 
 // insertEvent appends ev to c's timeline with the next ord and returns it as stored.
 func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, c *cv.Conversation, ev cv.Event) (cv.Event, error) {
+	return s.addEvent(ctx, tx, c, ev, nil)
+}
+
+// addEvent is insertEvent; with st (a conversation being created) it stages the event for
+// the batch instead.
+func (s *Store) addEvent(ctx context.Context, tx *sql.Tx, c *cv.Conversation, ev cv.Event, st *newDoc) (cv.Event, error) {
 	var data any
 	switch ev.Type {
 	case cv.EventMessage:
@@ -35,6 +41,10 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, c *cv.Conversation,
 	c.EventCount++
 	ev.ID, ev.ConversationID, ev.Ord = newID(), c.ID, c.EventCount
 	ev.CreatedAt = ev.CreatedAt.UTC().Truncate(time.Microsecond)
+	if st != nil {
+		st.events = append(st.events, stagedEvent{ev: ev, data: string(b), rid: c.RowID, assistantID: c.AssistantID})
+		return ev, nil
+	}
 	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO events (id, conversation_rid, assistant_id, ord, type, created_at, external_id, data)
  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING rid`),
 		ev.ID, c.RowID, c.AssistantID, ev.Ord, ev.Type, s.d.Time(ev.CreatedAt), ev.ExternalID, string(b)).Scan(&ev.RowID)
@@ -50,13 +60,15 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m 
 	return s.appendMsg(ctx, tx, c, m, now, nil)
 }
 
-// newDoc gathers the search text of a conversation being created, so that its document is
-// written once with every message (one index update instead of one per message), and the
-// external ids of its messages (a new conversation has no stored ones to look up).
+// newDoc gathers what a conversation being created writes at once: the search text, so that
+// its document is written once with every message (one index update instead of one per
+// message); its events, inserted with the batch's (createBatch); and the external ids of its
+// messages (a new conversation has no stored ones to look up).
 type newDoc struct {
-	body  strings.Builder
-	runes int
-	seen  map[string]bool
+	body   strings.Builder
+	runes  int
+	seen   map[string]bool
+	events []stagedEvent
 }
 
 // add appends a message's normalized text the way AppendSearchBody does: unless the body has
@@ -74,7 +86,7 @@ func (d *newDoc) add(text string) {
 }
 
 // appendMsg is appendTx; for a conversation being created, doc (not nil) collects the search
-// text and the external ids instead of the database.
+// text, the events and the external ids instead of the database.
 func (s *Store) appendMsg(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m *cv.NewMessage, now time.Time, doc *newDoc) (cv.Event, bool, error) {
 	if m.ExternalID != nil && doc != nil {
 		if doc.seen[*m.ExternalID] {
@@ -102,7 +114,7 @@ func (s *Store) appendMsg(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m
 		Content: m.Content, Author: m.Author, HandoffState: m.HandoffState, ClientMetadata: m.ClientMetadata,
 		SourcesGenerated: orEmptyArray(m.SourcesGenerated), IsWelcome: m.IsWelcome, Attachments: orEmptyArray(m.Attachments),
 	}
-	ev, err := s.insertEvent(ctx, tx, c, cv.Event{Type: cv.EventMessage, CreatedAt: at, ExternalID: m.ExternalID, Message: msg})
+	ev, err := s.addEvent(ctx, tx, c, cv.Event{Type: cv.EventMessage, CreatedAt: at, ExternalID: m.ExternalID, Message: msg}, doc)
 	if err != nil {
 		return ev, false, err
 	}
@@ -110,7 +122,7 @@ func (s *Store) appendMsg(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m
 		return ev, false, err
 	}
 	for i := range logs {
-		if _, err := s.insertEvent(ctx, tx, c, cv.Event{Type: cv.EventLog, CreatedAt: at, Log: &logs[i]}); err != nil {
+		if _, err := s.addEvent(ctx, tx, c, cv.Event{Type: cv.EventLog, CreatedAt: at, Log: &logs[i]}, doc); err != nil {
 			return ev, false, err
 		}
 	}

@@ -45,8 +45,12 @@ func (s *Store) enqueueTx(ctx context.Context, tx *sql.Tx, j store.NewJob) error
 
 // analyzeLater makes c due for analysis, coalesced with pending work on it.
 func (s *Store) analyzeLater(ctx context.Context, tx *sql.Tx, c *cv.Conversation, now time.Time) error {
-	return s.enqueueTx(ctx, tx, store.NewJob{Kind: store.JobAnalyze, Key: c.ID, AssistantID: c.AssistantID,
-		RunAt: now.Add(AnalyzeDelay), Deadline: now.Add(AnalyzeMaxDelay)})
+	return s.enqueueTx(ctx, tx, analyzeJob(c.ID, c.AssistantID, now))
+}
+
+func analyzeJob(conversationID, assistantID string, now time.Time) store.NewJob {
+	return store.NewJob{Kind: store.JobAnalyze, Key: conversationID, AssistantID: assistantID,
+		RunAt: now.Add(AnalyzeDelay), Deadline: now.Add(AnalyzeMaxDelay)}
 }
 
 // EnqueueJob adds background work.

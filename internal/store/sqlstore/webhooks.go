@@ -165,6 +165,11 @@ func (s *Store) DeleteWebhook(ctx context.Context, assistantID, id string) error
 
 // ---- deliveries: the outbox ----
 
+// parked is the next_attempt_at of a pending delivery that waits for an earlier delivery of its
+// conversation to the same endpoint: only the head of each (endpoint, conversation) is ever
+// due, so claims scan heads, not backlogs. Finishing a head makes the next one due.
+var parked = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // QueueWebhookDeliveries moves every enabled endpoint that is behind its assistant's change
 // log forward by up to limit changes. Each endpoint moves in its own transaction, with its row
 // locked (skipped by other processes while locked), so no change is queued twice.
@@ -224,9 +229,37 @@ func (s *Store) queueEndpoint(ctx context.Context, id string, limit int) (int, e
 		}
 		now := s.clock()
 		var want []cv.Change
+		busy := map[string]bool{} // conversations with a pending delivery: new ones wait behind it
 		for _, c := range changes {
 			if w.Wants(c.Type) {
 				want = append(want, c)
+				busy[c.ConversationID] = false
+			}
+		}
+		if len(want) > 0 {
+			b := &builder{}
+			b.arg(w.ID)
+			ids := make([]string, 0, len(busy))
+			for id := range busy {
+				ids = append(ids, id)
+			}
+			b.in("conversation_id", ids)
+			rows, err := tx.QueryContext(ctx, s.d.Rebind(`SELECT DISTINCT conversation_id FROM webhook_deliveries
+ WHERE endpoint_id = $1 AND state = 'pending' AND `+b.where[0]), b.args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				busy[id] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
 			}
 		}
 		for start := 0; start < len(want); start += deliveryBatch {
@@ -255,8 +288,13 @@ func (s *Store) queueEndpoint(ctx context.Context, id string, limit int) (int, e
 					b, _ := json.Marshal(c.Fields)
 					fields = string(b)
 				}
+				due := now
+				if busy[c.ConversationID] {
+					due = parked
+				}
+				busy[c.ConversationID] = true
 				args = append(args, newID(), w.ID, w.AssistantID, c.Seq, c.ConversationID, c.Type, string(actor), ev, fields,
-					s.d.Time(c.CreatedAt), store.DeliveryPending, 0, s.d.Time(now), s.d.Time(now))
+					s.d.Time(c.CreatedAt), store.DeliveryPending, 0, s.d.Time(due), s.d.Time(now))
 			}
 			sb.WriteString(" ON CONFLICT (endpoint_id, change_seq) DO NOTHING")
 			res, err := tx.ExecContext(ctx, s.q(sb.String()), args...)
@@ -288,7 +326,7 @@ func scanDelivery(sc interface{ Scan(...any) error }, extra ...any) (store.Deliv
 	}
 	d.Change.CreatedAt, d.CreatedAt = changeAt.t, created.t
 	d.FirstAttemptAt, d.LastAttemptAt, d.CompletedAt = first.t, last.t, completed.t
-	if d.State == store.DeliveryPending {
+	if d.State == store.DeliveryPending && next.t != nil && next.t.Before(parked) {
 		d.NextAttemptAt = next.t
 	}
 	if code.Valid {
@@ -307,10 +345,18 @@ func scanDelivery(sc interface{ Scan(...any) error }, extra ...any) (store.Deliv
 }
 
 // ClaimWebhookDeliveries takes due deliveries for a lease: the oldest pending delivery of each
-// (endpoint, conversation), when it is due and its endpoint is enabled.
-func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Duration) ([]store.ClaimedDelivery, error) {
+// (endpoint, conversation), when it is due, its endpoint enabled and not at its in-flight cap.
+// The cap is checked against the rows as they were when the statement began: one statement
+// may take several deliveries of an endpoint (up to n). Claim one at a time for an exact cap.
+func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n, perEndpoint int, lease time.Duration) ([]store.ClaimedDelivery, error) {
 	if n <= 0 {
 		return nil, nil
+	}
+	capped := ""
+	if perEndpoint > 0 {
+		capped = fmt.Sprintf(`
+   AND (SELECT count(*) FROM webhook_deliveries f WHERE f.endpoint_id = d.endpoint_id AND f.state = 'pending'
+     AND f.locked_until IS NOT NULL AND f.locked_until >= $2) < %d`, perEndpoint)
 	}
 	var out []store.ClaimedDelivery
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -320,10 +366,10 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n int, lease time.Du
  WHERE rid IN (SELECT d.rid FROM webhook_deliveries d
    WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND (d.locked_until IS NULL OR d.locked_until < $2)
    AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled)
-   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.conversation_id = d.conversation_id
-     AND p.state = 'pending' AND p.change_seq < d.change_seq)
+   AND d.change_seq = (SELECT min(p.change_seq) FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
+     AND p.conversation_id = d.conversation_id AND p.state = 'pending')%s
    ORDER BY d.next_attempt_at, d.change_seq LIMIT %d%s)
- RETURNING `+deliveryColumns+`, body`, n, s.d.SkipLocked())
+ RETURNING `+deliveryColumns+`, body`, capped, n, s.d.SkipLocked())
 		rows, err := tx.QueryContext(ctx, s.q(query), s.d.Time(now.Add(lease)), s.d.Time(now))
 		if err != nil {
 			return err
@@ -382,41 +428,47 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, id string, a store.De
 	if a.Body != nil {
 		body = string(a.Body)
 	}
+	state, next, completed := store.DeliveryPending, at, any(nil)
+	switch {
+	case a.Succeeded:
+		state, completed = store.DeliverySucceeded, at
+	case !a.RetryAt.IsZero():
+		next = s.d.Time(a.RetryAt.UTC())
+	default:
+		state, completed = store.DeliveryFailed, at
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var endpointID string
-		var first nullTime
-		err := tx.QueryRowContext(ctx, s.q(`SELECT endpoint_id, first_attempt_at FROM webhook_deliveries WHERE id = $1 AND state = 'pending'`+s.d.ForUpdate()), id).Scan(&endpointID, &first)
+		var endpointID, conversationID string
+		var first dbTime
+		err := tx.QueryRowContext(ctx, s.q(`UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, next_attempt_at = $3,
+ locked_until = NULL, first_attempt_at = COALESCE(first_attempt_at, $4), last_attempt_at = $4, last_status_code = $5, last_error = $6,
+ body = COALESCE(body, $7), completed_at = $8 WHERE id = $1 AND state = 'pending'
+ RETURNING endpoint_id, conversation_id, first_attempt_at`),
+			id, state, next, at, code, errMsg, body, completed).Scan(&endpointID, &conversationID, &first)
 		if errors.Is(err, sql.ErrNoRows) {
 			return cv.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		firstAt := a.At.UTC()
-		if first.t != nil {
-			firstAt = *first.t
-		}
-		state, next, completed := store.DeliveryPending, at, any(nil)
-		switch {
-		case a.Succeeded:
-			state, completed = store.DeliverySucceeded, at
-		case !a.RetryAt.IsZero():
-			next = s.d.Time(a.RetryAt.UTC())
-		default:
-			state, completed = store.DeliveryFailed, at
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, next_attempt_at = $3,
- locked_until = NULL, first_attempt_at = $4, last_attempt_at = $5, last_status_code = $6, last_error = $7,
- body = COALESCE(body, $8), completed_at = $9 WHERE id = $1`),
-			id, state, next, s.d.Time(firstAt), at, code, errMsg, body, completed); err != nil {
-			return err
+		if state != store.DeliveryPending {
+			// The next delivery of the conversation is due now.
+			now := s.d.Time(s.clock())
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET next_attempt_at = $3
+ WHERE rid = (SELECT rid FROM webhook_deliveries WHERE endpoint_id = $1 AND conversation_id = $2 AND state = 'pending' ORDER BY change_seq LIMIT 1)
+ AND next_attempt_at > $3`), endpointID, conversationID, now); err != nil {
+				return err
+			}
 		}
 		switch {
 		case a.Succeeded:
-			_, err = tx.ExecContext(ctx, s.q(`UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1`), endpointID, at)
+			// The endpoint's row is written at most once a second: busy endpoints succeed
+			// all the time.
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1
+ AND (last_success_at IS NULL OR last_success_at < $3)`), endpointID, at, s.d.Time(a.At.UTC().Add(-time.Second)))
 		case state == store.DeliveryFailed && a.DisableReason != "":
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE webhook_endpoints SET enabled = $2, disabled_reason = $3, disabled_at = $4, updated_at = $4
- WHERE id = $1 AND enabled AND (last_success_at IS NULL OR last_success_at < $5)`), endpointID, false, a.DisableReason, at, s.d.Time(firstAt))
+ WHERE id = $1 AND enabled AND (last_success_at IS NULL OR last_success_at < $5)`), endpointID, false, a.DisableReason, at, s.d.Time(first.t))
 		}
 		return err
 	})

@@ -37,7 +37,7 @@ func queueAll(t *testing.T, s store.Store) int {
 // claim claims up to n deliveries with a long lease.
 func claim(t *testing.T, s store.Store, n int) []store.ClaimedDelivery {
 	t.Helper()
-	out, err := s.ClaimWebhookDeliveries(t.Context(), n, time.Minute)
+	out, err := s.ClaimWebhookDeliveries(t.Context(), n, 0, time.Minute)
 	ok(t, "ClaimWebhookDeliveries", err)
 	return out
 }
@@ -168,8 +168,12 @@ var webhookTests = []test{
 			want := log[len(log)-1-i]
 			checkUUID(t, "delivery id", d.ID)
 			if d.WebhookID != all.ID || d.Change.Seq != want.Seq || d.Change.Type != want.Type || d.Change.ConversationID != c.ID ||
-				d.Change.AssistantID != a.ID || d.State != store.DeliveryPending || d.Attempts != 0 || d.NextAttemptAt == nil {
+				d.Change.AssistantID != a.ID || d.State != store.DeliveryPending || d.Attempts != 0 {
 				t.Errorf("delivery %d = %+v, want pending for change %+v", i, d, want)
+			}
+			// Only the conversation's oldest delivery is due; the others wait for it (no time).
+			if oldest := i == len(got)-1; (d.NextAttemptAt != nil) != oldest {
+				t.Errorf("delivery %d of %d: next attempt %v", i, len(got), d.NextAttemptAt)
 			}
 			sameTime(t, "change time", d.Change.CreatedAt, want.CreatedAt)
 		}
@@ -272,7 +276,7 @@ var webhookTests = []test{
 		queueAll(t, s)
 		lease := time.Second
 		claimed := time.Now()
-		d, err := s.ClaimWebhookDeliveries(t.Context(), 10, lease)
+		d, err := s.ClaimWebhookDeliveries(t.Context(), 10, 0, lease)
 		ok(t, "claim", err)
 		if len(d) != 1 {
 			t.Fatalf("claimed %d, want 1", len(d))
@@ -433,6 +437,45 @@ var webhookTests = []test{
 			t.Errorf("pruned %d changes younger than the cut-off", n)
 		}
 	}},
+	{"InFlightCapPerEndpoint", func(t *testing.T, s store.Store) {
+		a := newAssistant(t, s)
+		slow := newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
+		for range 3 {
+			simple(t, s, a.ID)
+		}
+		queueAll(t, s)
+		other := newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
+		simple(t, s, a.ID)
+		queueAll(t, s)
+		one := func() []store.ClaimedDelivery {
+			ds, err := s.ClaimWebhookDeliveries(t.Context(), 1, 2, time.Minute)
+			ok(t, "ClaimWebhookDeliveries", err)
+			return ds
+		}
+		var slowClaims []store.ClaimedDelivery
+		for range 5 {
+			for _, d := range one() {
+				if d.WebhookID == slow.ID {
+					slowClaims = append(slowClaims, d)
+				}
+			}
+		}
+		if len(slowClaims) != 2 {
+			t.Fatalf("claimed %d deliveries of one endpoint with a cap of 2", len(slowClaims))
+		}
+		page, err := s.WebhookDeliveries(t.Context(), a.ID, other.ID, store.DeliveryFilter{Limit: 10})
+		ok(t, "WebhookDeliveries", err)
+		if n := len(page.Items); n == 0 {
+			t.Fatal("the other endpoint has no delivery")
+		}
+		if again := one(); len(again) != 0 {
+			t.Fatalf("claimed %v: the other endpoint's delivery should have gone already, the first is at its cap", claimedKeys(again))
+		}
+		succeed(t, s, slowClaims[0].ID)
+		if next := one(); len(next) != 1 || next[0].WebhookID != slow.ID {
+			t.Fatalf("after one finished claimed %v, want the endpoint's third delivery", claimedKeys(next))
+		}
+	}},
 	{"ConcurrentClaimsNeverShare", func(t *testing.T, s store.Store) {
 		a := newAssistant(t, s)
 		newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
@@ -448,7 +491,7 @@ var webhookTests = []test{
 			go func() {
 				defer wg.Done()
 				for range 10 {
-					ds, err := s.ClaimWebhookDeliveries(context.Background(), 3, time.Minute)
+					ds, err := s.ClaimWebhookDeliveries(context.Background(), 3, 0, time.Minute)
 					if err != nil {
 						t.Error(err)
 						return

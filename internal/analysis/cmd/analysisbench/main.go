@@ -46,6 +46,7 @@ func parts(ins []analysis.Input) {
 		fmt.Printf("  %-24s %6.1f µs CPU a message\n", p.name, float64((cpuTime()-c0).Microseconds())/float64(len(msgs)))
 	}
 	a := analysis.New()
+	a.Memo = nil
 	c0 := cpuTime()
 	for _, in := range ins {
 		a.Analyze(in)
@@ -73,6 +74,7 @@ func mem(label string) {
 
 func main() {
 	n := flag.Int("n", 20000, "conversations to analyse")
+	memo := flag.Bool("memo", false, "keep the per-message memo (off: every message judged afresh)")
 	showParts := flag.Bool("parts", false, "report the CPU time of each analyzer and stop")
 	flag.Parse()
 	if *showParts {
@@ -82,6 +84,9 @@ func main() {
 	mem("start")
 	t0 := time.Now()
 	a := analysis.New()
+	if !*memo {
+		a.Memo = nil
+	}
 	fmt.Printf("loaded all analyzers in %s\n", time.Since(t0).Round(time.Millisecond))
 	runtime.GC()
 	mem("after loading")
