@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"maps"
 	"os"
 	"regexp"
@@ -21,7 +25,79 @@ var integrationSections = []string{"Export to a spreadsheet or a warehouse", "Bu
 var (
 	curlURL   = regexp.MustCompile(`"\$PARLEY_URL(/v1/[^"]+)"`)
 	jsonBlock = regexp.MustCompile("(?s)```json\n(.*?)```")
+	goBlock   = regexp.MustCompile("(?s)```go\n(.*?)```")
 )
+
+// TestIntegrationsDocGo checks the Go client example of docs/integrations.md: it parses, and
+// every client.<Name> it uses exists in the client package (and every field of theirs it
+// names, on the types it builds).
+func TestIntegrationsDocGo(t *testing.T) {
+	sections := docSections(t, "../../docs/integrations.md")
+	m := goBlock.FindStringSubmatch(sections["Go client"])
+	if m == nil {
+		t.Fatal("no Go example in the Go client section")
+	}
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "example.go", m[1], 0)
+	if err != nil {
+		t.Fatalf("the Go example does not parse: %v", err)
+	}
+	pkgs, err := parser.ParseDir(fset, "../../client", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	fields := map[string]bool{}
+	for _, f := range pkgs["client"].Files {
+		for name, obj := range f.Scope.Objects {
+			exported[name] = ast.IsExported(name) && obj != nil
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.Field:
+				for _, id := range x.Names {
+					fields[id.Name] = true
+				}
+				if id, ok := x.Type.(*ast.Ident); ok && len(x.Names) == 0 {
+					fields[id.Name] = true // embedded
+				}
+			case *ast.FuncDecl:
+				fields[x.Name.Name] = true
+			}
+			return true
+		})
+	}
+	used := 0
+	ast.Inspect(file, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.SelectorExpr:
+			pkg := ""
+			if id, ok := x.X.(*ast.Ident); ok {
+				pkg = id.Name
+			}
+			switch pkg {
+			case "client":
+				used++
+				if !exported[x.Sel.Name] {
+					t.Errorf("the example uses client.%s, which the package does not have", x.Sel.Name)
+				}
+			case "fmt", "log", "os", "context":
+			default:
+				if !fields[x.Sel.Name] {
+					t.Errorf("the example uses .%s, which no type of the client has", x.Sel.Name)
+				}
+			}
+		case *ast.KeyValueExpr:
+			if k, ok := x.Key.(*ast.Ident); ok && !fields[k.Name] {
+				t.Errorf("the example sets %s, which no type of the client has", k.Name)
+			}
+		}
+		return true
+	})
+	if used < 3 {
+		t.Errorf("the example uses the client %d times", used)
+	}
+}
 
 // docSections splits a Markdown file into its "## " sections by title.
 func docSections(t *testing.T, path string) map[string]string {

@@ -204,6 +204,11 @@ func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, erro
 			stopProfile()
 		}
 		if m, merr := ReadMemory(t.PID); merr == nil {
+			if t.InProcess {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				m.GoHeap, m.GoTotal = int64(ms.HeapInuse), int64(ms.Sys-ms.HeapReleased)
+			}
 			rep.Memory[name] = m
 			rep.PeakRSS = max(rep.PeakRSS, m.Peak)
 		}

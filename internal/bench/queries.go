@@ -39,10 +39,11 @@ const (
 var Kinds = []string{KindListNewest, KindListFiltered, KindQueryUUID, KindQueryOrd, KindTextRare, KindTextMedium,
 	KindTextOrder, KindTextCommon, KindDetail, KindEvents, KindPage1, KindPageDeep}
 
-// mixWeights is the mixed read load: what a busy inbox and an integration would send.
+// mixWeights is the mixed read load, in percent: what inboxes and integrations polling the
+// API send (lists, conversations and their timelines), with filters, lookups and searches.
 var mixWeights = map[string]int{
-	KindListNewest: 15, KindListFiltered: 8, KindQueryUUID: 8, KindQueryOrd: 8, KindTextRare: 8, KindTextMedium: 8,
-	KindTextOrder: 8, KindTextCommon: 2, KindDetail: 16, KindEvents: 15, KindPageDeep: 4,
+	KindListNewest: 25, KindDetail: 25, KindEvents: 25, KindListFiltered: 5, KindPageDeep: 5, KindQueryUUID: 5,
+	KindQueryOrd: 4, KindTextRare: 2, KindTextOrder: 2, KindTextMedium: 1, KindTextCommon: 1,
 }
 
 // conv is the part of a conversation the checks look at.

@@ -115,6 +115,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, ph := range []string{"load", "posts", "reads", "mixed"} {
 		if m, ok := r.Memory[ph]; ok {
 			fmt.Fprintf(w, " %s %s", ph, mb(m.Peak))
+			if m.GoTotal > 0 {
+				fmt.Fprintf(w, " (Go %s)", mb(m.GoTotal))
+			}
 		}
 	}
 	fmt.Fprintln(w)

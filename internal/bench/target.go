@@ -131,9 +131,14 @@ func Attach(rawURL, token, assistantID string, pid int, st store.Store) (*Target
 	return &Target{URL: strings.TrimRight(rawURL, "/"), Token: token, AssistantID: assistantID, PID: pid, Store: st}, nil
 }
 
-// Memory is a process's resident memory in bytes: now and the peak (since the last reset).
+// Memory is a process's resident memory in bytes: now and the peak (since the last reset),
+// and, for a server in this process, the Go runtime's share at the end of the phase (the rest
+// is SQLite's page caches and allocations, which modernc makes outside the Go heap).
 type Memory struct {
-	RSS, Peak int64
+	RSS     int64 `json:"rss"`
+	Peak    int64 `json:"peak"`
+	GoHeap  int64 `json:"go_heap_inuse,omitempty"`
+	GoTotal int64 `json:"go_sys,omitempty"`
 }
 
 // ReadMemory reads VmRSS and VmHWM of a process.

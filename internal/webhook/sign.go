@@ -1,15 +1,3 @@
-// Package webhook delivers an assistant's changes to the HTTP endpoints it registered: signed,
-// at least once, in order per conversation, retried with backoff for a day, from a durable
-// outbox. It also renders the event body that webhooks and the live stream share.
-//
-// Design. The change log (written in the same transaction as every change, and ordered by
-// commit per assistant: see sqlstore.flushChanges) is the source. Each endpoint keeps a cursor
-// on its assistant's log; the dispatcher moves the cursors forward and materializes one
-// delivery row per (endpoint, change) it wants: that table is the outbox, the retry state and
-// the deliveries list in one. Senders claim due rows with a lease (SKIP LOCKED on PostgreSQL,
-// the single writer on SQLite), so several processes never send a delivery at once; only the
-// oldest pending delivery of a conversation for an endpoint is ever due, so one conversation's
-// deliveries reach an endpoint in order while a failing one holds back only that conversation.
 package webhook
 
 import (

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -116,13 +117,16 @@ func (Dialect) MetadataText(n int) string {
 	k := "$" + strconv.Itoa(n) + "::text"
 	return "(CASE jsonb_typeof(c.client_metadata -> " + k + ") WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE c.client_metadata ->> " + k + " END)"
 }
-func (Dialect) SearchArg(_ string, q search.Query) string { return q.TSQuery() }
+func (Dialect) SearchArg(q search.Query) string { return q.TSQuery() }
+func (d Dialect) SearchCount(a, q int) string {
+	return "SELECT count(*) FROM (" + d.SearchRows(a, q) + ") m"
+}
 func (Dialect) SearchRows(a, q int) string {
-	return "SELECT conversation_rid FROM conversation_search WHERE assistant_id = $" + strconv.Itoa(a) +
+	return "SELECT conversation_rid AS rid FROM conversation_search WHERE assistant_id = $" + strconv.Itoa(a) +
 		" AND tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ")"
 }
-func (d Dialect) SearchSparse(a, q int) (string, string) {
-	return "conversations c", "c.rid IN (" + d.SearchRows(a, q) + ")"
+func (Dialect) Sparse(rows string) (string, string) {
+	return "conversations c", "c.rid IN (" + rows + ")"
 }
 
 // SearchProbe is a correlated subquery, which PostgreSQL runs for each row it walks (a
@@ -131,6 +135,10 @@ func (Dialect) SearchProbe(q int) string {
 	return "(SELECT s.tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ") FROM conversation_search s WHERE s.conversation_rid = c.rid)"
 }
 func (Dialect) Unordered(col string) string { return col }
+
+// SparseMax: walking checks each row's tsvector (read from TOAST): √(100·total), 10,000
+// matches of a million.
+func (Dialect) SparseMax(total int64) int64 { return max(1000, int64(math.Sqrt(100*float64(total)))) }
 func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
 	return `INSERT INTO conversation_search (conversation_rid, assistant_id, meta, body) VALUES ($1, $2, $3, $4)`, []any{rid, assistantID, meta, body}
 }

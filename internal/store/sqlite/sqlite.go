@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -110,22 +111,35 @@ func (Dialect) MetadataText(n int) string {
 // Queries look for their words in meta and body only.
 func aidToken(assistantID string) string { return "a" + strings.ReplaceAll(assistantID, "-", "") }
 
-func (Dialect) SearchArg(assistantID string, q search.Query) string {
-	return `aid : "` + aidToken(assistantID) + `" AND {meta body} : (` + q.FTS5() + `)`
-}
+func (Dialect) SearchArg(q search.Query) string { return `{meta body} : (` + q.FTS5() + `)` }
 func (Dialect) SearchRows(_, q int) string {
-	return "SELECT rowid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(q)
+	return "SELECT rowid AS rid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(q)
 }
 
-// SearchSparse makes the matches the outer loop (CROSS JOIN fixes SQLite's join order).
-func (Dialect) SearchSparse(_, q int) (string, string) {
-	return "(SELECT rowid AS rid FROM conversation_search WHERE conversation_search MATCH $" + strconv.Itoa(q) + ") m CROSS JOIN conversations c", "c.rid = m.rid"
+// SearchCount counts the matches alone when every document is the assistant's (one
+// assistant: the embedded default), else those that also have the assistant's token, which
+// costs a walk of that token's long list. Both in one statement, so one snapshot.
+func (Dialect) SearchCount(a, q int) string {
+	qa, qq := "$"+strconv.Itoa(a), "$"+strconv.Itoa(q)
+	return `SELECT CASE WHEN (SELECT conversation_count FROM assistants WHERE id = ` + qa + `) = (SELECT sum(conversation_count) FROM assistants)
+ THEN (SELECT count(*) FROM conversation_search WHERE conversation_search MATCH ` + qq + `)
+ ELSE (SELECT count(*) FROM conversation_search WHERE conversation_search MATCH 'aid : "a' || replace(` + qa + `, '-', '') || '" AND ' || ` + qq + `) END`
 }
 
-// SearchProbe keeps the list of matches: FTS5 answers one match per row slowly for a prefix
-// (it merges the prefix's terms for each), while the list is read once and SQLite walks the
-// order checking it.
-func (d Dialect) SearchProbe(q int) string { return "c.rid IN (" + d.SearchRows(1, q) + ")" }
+// Sparse makes the row ids the outer loop: CROSS JOIN fixes SQLite's join order, which
+// without statistics would scan the assistant's conversations instead.
+func (Dialect) Sparse(rows string) (string, string) {
+	return "(" + rows + ") m CROSS JOIN conversations c", "c.rid = m.rid"
+}
+
+// SearchProbe keeps the list of matches (FTS5 answers a match for one row slowly for a
+// prefix: it merges the prefix's terms for each), read once; the unary + keeps SQLite from
+// looking the matches up by row id, so that it walks the order and checks the list.
+func (d Dialect) SearchProbe(q int) string { return "+c.rid IN (" + d.SearchRows(1, q) + ")" }
+
+// SparseMax: walking checks an in-memory list (cheap), sorting reads a row per match: √(4·total),
+// 2,000 matches of a million.
+func (Dialect) SparseMax(total int64) int64 { return max(200, int64(math.Sqrt(4*float64(total)))) }
 
 // Unordered: a unary + keeps SQLite from reading the order from an index.
 func (Dialect) Unordered(col string) string { return "+" + col }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,10 +47,10 @@ const (
 )
 
 // groupColumns are the columns of the dimensions that are not times, on conversations (c)
-// and on the rollup (r, where ” stands for no value).
+// and on conversation_rollups (r, where an empty string stands for no value).
 var groupColumns = map[string][2]string{
 	cv.GroupSentiment:        {"c.sentiment", "NULLIF(r.sentiment, '')"},
-	cv.GroupTopic:            {"c.topic", "NULLIF(r.topic, '')"}, // topic_rollups
+	cv.GroupTopic:            {"c.topic", ""}, // only in dimension_rollups
 	cv.GroupSource:           {"c.source", "r.source"},
 	cv.GroupLanguage:         {"c.most_frequent_language", "NULLIF(r.language, '')"},
 	cv.GroupAssigneeType:     {"c.assignee_type", "r.assignee_type"},
@@ -156,7 +157,7 @@ const countColumns = `count(*), COALESCE(sum(c.message_count), 0),
 const rollupCountColumns = `COALESCE(sum(r.conversations), 0), COALESCE(sum(r.messages), 0), COALESCE(sum(r.handed_off), 0),
  COALESCE(sum(CASE WHEN r.is_flagged THEN r.conversations ELSE 0 END), 0), COALESCE(sum(r.link_clicks), 0)`
 
-const topicCountColumns = `COALESCE(sum(r.conversations), 0), COALESCE(sum(r.messages), 0), COALESCE(sum(r.handed_off), 0),
+const dimensionCountColumns = `COALESCE(sum(r.conversations), 0), COALESCE(sum(r.messages), 0), COALESCE(sum(r.handed_off), 0),
  COALESCE(sum(r.flagged), 0), COALESCE(sum(r.link_clicks), 0)`
 
 // groupBy is the GROUP BY clause of n keys (none: no clause).
@@ -190,9 +191,11 @@ func (s *Store) scanQuery(assistantID string, q *cv.AnalyticsQuery, loc *time.Lo
 	return `SELECT ` + strings.Join(sel, ", ") + ` FROM conversations c WHERE ` + strings.Join(b.where, " AND ") + groupBy(len(keys), ""), b.args, bucket
 }
 
-// rollupQuery counts from a rollup, when one can answer q exactly: every filter and dimension
-// is in its key (topic_rollups for the topic, conversation_rollups for the others), created_at
-// bounds fall on UTC midnights, and times are in UTC. Else it returns an empty query.
+// rollupQuery counts from a rollup when one can answer q exactly, else it returns an empty
+// query. Both need every filter to be on a dimension of theirs, created_at bounds on UTC
+// midnights, and UTC: dimension_rollups answers when the query is about at most one dimension
+// besides time (grouped by, filtered on, or both), conversation_rollups when it is about
+// several but not the topic.
 func (s *Store) rollupQuery(assistantID string, q *cv.AnalyticsQuery) (string, []any, int64) {
 	f := &q.Filter
 	midnight := func(t *time.Time) bool { return t == nil || t.UTC().Truncate(24*time.Hour).Equal(*t) }
@@ -200,61 +203,83 @@ func (s *Store) rollupQuery(assistantID string, q *cv.AnalyticsQuery) (string, [
 		f.HasUnread != nil || f.Terminated != nil || len(f.Metadata) > 0 || !midnight(f.CreatedFrom) || !midnight(f.CreatedTo) {
 		return "", nil, 0
 	}
-	table, counts := "conversation_rollups", rollupCountColumns
-	filters := []struct {
-		col    string
-		values []string
-	}{{"r.assignee_type", f.AssigneeTypes}, {"r.source", f.Sources}, {"r.resolution_status", f.Statuses},
-		{"r.language", f.Languages}, {"r.sentiment", f.Sentiments}}
-	columns := map[string]string{}
-	for g, c := range groupColumns {
-		columns[g] = c[1]
+	// The values each dimension is filtered on, and the dimensions the query is about.
+	filters := map[string][]string{}
+	for dim, values := range map[string][]string{cv.GroupSource: f.Sources, cv.GroupSentiment: f.Sentiments, cv.GroupTopic: f.Topics,
+		cv.GroupLanguage: f.Languages, cv.GroupAssigneeType: f.AssigneeTypes, cv.GroupResolutionStatus: f.Statuses} {
+		if slices.Contains(values, "") {
+			return "", nil, 0 // '' is the rollups' "no value"
+		}
+		if len(values) > 0 {
+			filters[dim] = values
+		}
 	}
-	if len(f.Topics) > 0 || slices.Contains(q.GroupBy, cv.GroupTopic) {
-		// The topic has its own rollup, with nothing else in its key.
-		for _, in := range filters {
-			if len(in.values) > 0 {
-				return "", nil, 0
-			}
+	if f.IsFlagged != nil {
+		filters[flaggedDimension] = []string{strconv.FormatBool(*f.IsFlagged)}
+	}
+	about := map[string]bool{}
+	for dim := range filters {
+		about[dim] = true
+	}
+	for _, g := range q.GroupBy {
+		if !cv.IsTimeGroup(g) {
+			about[g] = true
 		}
-		if f.IsFlagged != nil || slices.ContainsFunc(q.GroupBy, func(g string) bool { return g != cv.GroupTopic && !cv.IsTimeGroup(g) }) {
-			return "", nil, 0
-		}
-		table, counts = "topic_rollups", topicCountColumns
-		filters = []struct {
-			col    string
-			values []string
-		}{{"r.topic", f.Topics}}
 	}
 	b := &builder{}
 	b.cond("r.assistant_id = %s", b.arg(assistantID))
-	for _, in := range filters {
-		if slices.Contains(in.values, "") {
-			return "", nil, 0 // '' is the rollups' "no value"
+	days := func() {
+		if f.CreatedFrom != nil {
+			b.cond("r.day >= %s", b.arg(f.CreatedFrom.Unix()/86400))
 		}
-		b.in(in.col, in.values)
-	}
-	if table == "conversation_rollups" {
-		b.boolean("r.is_flagged", f.IsFlagged)
-	}
-	if f.CreatedFrom != nil {
-		b.cond("r.day >= %s", b.arg(f.CreatedFrom.Unix()/86400))
-	}
-	if f.CreatedTo != nil {
-		b.cond("r.day < %s", b.arg(f.CreatedTo.Unix()/86400))
+		if f.CreatedTo != nil {
+			b.cond("r.day < %s", b.arg(f.CreatedTo.Unix()/86400))
+		}
 	}
 	var keys []string
-	for _, g := range q.GroupBy {
-		if cv.IsTimeGroup(g) {
-			keys = append(keys, "r.day")
-		} else {
-			keys = append(keys, columns[g])
+	var table, counts string
+	switch {
+	case len(about) <= 1:
+		table, counts = "dimension_rollups", dimensionCountColumns
+		dim := cv.GroupResolutionStatus // any dimension counts every conversation once: the one with the fewest rows
+		for d := range about {
+			dim = d
 		}
+		b.cond("r.dimension = %s", b.arg(dim))
+		b.in("r.value", filters[dim])
+		days()
+		for _, g := range q.GroupBy {
+			if cv.IsTimeGroup(g) {
+				keys = append(keys, "r.day")
+			} else {
+				keys = append(keys, "NULLIF(r.value, '')")
+			}
+		}
+	case !about[cv.GroupTopic]:
+		table, counts = "conversation_rollups", rollupCountColumns
+		for _, in := range []struct{ col, dim string }{{"r.assignee_type", cv.GroupAssigneeType}, {"r.source", cv.GroupSource},
+			{"r.resolution_status", cv.GroupResolutionStatus}, {"r.language", cv.GroupLanguage}, {"r.sentiment", cv.GroupSentiment}} {
+			b.in(in.col, filters[in.dim])
+		}
+		b.boolean("r.is_flagged", f.IsFlagged)
+		days()
+		for _, g := range q.GroupBy {
+			if cv.IsTimeGroup(g) {
+				keys = append(keys, "r.day")
+			} else {
+				keys = append(keys, groupColumns[g][1])
+			}
+		}
+	default:
+		return "", nil, 0
 	}
 	sel := append(keys, counts)
 	return `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + table + ` r WHERE ` + strings.Join(b.where, " AND ") +
 		groupBy(len(keys), " HAVING sum(r.conversations) <> 0"), b.args, dayMicros
 }
+
+// flaggedDimension is dimension_rollups' dimension of is_flagged ("true" or "false").
+const flaggedDimension = "is_flagged"
 
 // timeKey names the bucket of dimension g that holds the local time t.
 func timeKey(g string, t time.Time) string {

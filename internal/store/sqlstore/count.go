@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -15,34 +16,36 @@ import (
 func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 	var n int64
 	var err error
+	cd := b.cand
 	switch {
 	case len(b.where) == 1:
 		return s.conversationCount(ctx, b.args[0])
-	case b.text != nil && len(b.where) == 2:
-		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM (`+s.d.SearchRows(1, b.text.arg)+`) m`), b.args...).Scan(&n)
+	case cd != nil && cd.text != 0 && len(b.where) == 2:
+		// Words alone: the assistant's matches in the search index, no conversation read.
+		err = s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchCount(1, cd.text)), b.args...).Scan(&n)
+	case cd != nil:
+		// The candidates first, each looked up by row id.
+		where := slices.Clone(b.where)
+		var from string
+		from, where[cd.where] = s.d.Sparse(cd.rows)
+		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM `+from+` WHERE `+strings.Join(where, " AND ")), b.args...).Scan(&n)
 	default:
 		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM conversations c WHERE `+strings.Join(b.where, " AND ")), b.args...).Scan(&n)
 	}
-	if err != nil || b.text == nil {
+	if err != nil || cd == nil {
 		return n, err
 	}
-	total, err := s.conversationCount(ctx, b.args[0])
-	if err != nil {
-		return n, err
+	b.plan = planSparse
+	if cd.text != 0 {
+		total, err := s.conversationCount(ctx, b.args[0])
+		if err != nil {
+			return n, err
+		}
+		if n > s.d.SparseMax(total) {
+			b.plan = planDense
+		}
 	}
-	b.plan = planFor(n, total)
 	return n, nil
-}
-
-// planFor picks how to read a page of n matches among total conversations: reading and
-// sorting the matches costs about n row reads; walking the order costs about 21·total/n
-// checks, each dearer than a read. Sparse below about √(100·total): 10,000 matches of a
-// million.
-func planFor(n, total int64) listPlan {
-	if n <= 1000 || n*n <= 100*total {
-		return planSparse
-	}
-	return planDense
 }
 
 // conversationCount reads an assistant's counter (0 for an assistant that does not exist).

@@ -29,19 +29,26 @@ type Dialect interface {
 	MetadataText(n int) string
 	// MetadataKeyArg is the value bound for MetadataText's placeholder.
 	MetadataKeyArg(key string) any
-	// SearchArg is the value bound for the search placeholder of the Search* SQL: q's terms,
-	// within the assistant's documents.
-	SearchArg(assistantID string, q search.Query) string
-	// SearchRows is a query of the row ids of the assistant's conversations (id bound at
-	// $a) whose documents match the search argument (bound at $q).
+	// SearchArg is the value bound for the search placeholder of the Search* SQL: q's terms.
+	SearchArg(q search.Query) string
+	// SearchRows is a query of the row ids (column rid) of conversations whose documents
+	// match the search argument (bound at $q); it may yield other assistants' conversations
+	// too (the assistant's id is bound at $a), which the list's condition on c drops.
 	SearchRows(a, q int) string
-	// SearchSparse returns a FROM clause that yields conversation alias c for each match
-	// (first the matches, then their rows), and the condition that joins them: a page of few
-	// matches reads those and sorts them.
-	SearchSparse(a, q int) (from, cond string)
-	// SearchProbe is a condition on conversation alias c that checks c's document alone: a
-	// page of a word in many conversations walks the sort order and checks each row.
+	// SearchCount is a query of the number of the assistant's (id at $a) conversations whose
+	// documents match the search argument ($q), from the search index alone.
+	SearchCount(a, q int) string
+	// Sparse returns a FROM clause that yields conversation alias c for each row id of the
+	// query rows (column rid), the row ids first and then their conversations, and the
+	// condition that joins them: a page of few matches reads those and sorts them.
+	Sparse(rows string) (from, cond string)
+	// SearchProbe is a condition on conversation alias c, with the search argument at $q,
+	// for walking the sort order: a word in many conversations fills a page after a few rows.
 	SearchProbe(q int) string
+	// SparseMax is the most matches of a word search among total conversations whose page
+	// is read by sorting the matches; above it the page walks the order (SearchProbe). Sorting
+	// costs a row read per match, walking about 21·total/matches checks.
+	SparseMax(total int64) int64
 	// Unordered is an ORDER BY expression for column col that the engine must not read in
 	// order from an index (sparse pages sort their matches).
 	Unordered(col string) string

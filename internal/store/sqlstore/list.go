@@ -16,15 +16,21 @@ import (
 type builder struct {
 	where []string
 	args  []any
-	// text, when the list searches words and nothing else of the query (no id, no order
-	// number), is the index in where of that condition and the placeholder number of its
-	// argument: Conversations picks how to run it from the exact count (see plan).
-	text *textCond
-	// plan is how listRows runs the text condition.
+	// cand, when the list has a query, is its condition: the conversations in a set of row
+	// ids. Conversations picks how to run it from the exact count (see plan).
+	cand *candidates
+	// plan is how listRows runs the candidates.
 	plan listPlan
 }
 
-type textCond struct{ where, arg int }
+// candidates is the row-id set of a query: the index in where of its condition, the query
+// that yields the row ids (column rid), and the placeholder number of the search argument
+// when the query is words alone (0 otherwise: an id or an order number, a handful of rows).
+type candidates struct {
+	where int
+	rows  string
+	text  int
+}
 
 // listPlan is how a page of a text search is read.
 type listPlan int
@@ -86,19 +92,22 @@ func (s *Store) filter(assistantID string, f *cv.Filter) *builder {
 		if q.UUID != "" {
 			u := b.arg(q.UUID)
 			sets = append(sets, "SELECT rid FROM conversations WHERE id = "+u,
-				fmt.Sprintf("SELECT conversation_rid FROM events WHERE id = %s AND assistant_id = $1", u))
+				fmt.Sprintf("SELECT conversation_rid AS rid FROM events WHERE id = %s AND assistant_id = $1", u))
 		}
 		if q.Ord > 0 {
 			sets = append(sets, "SELECT rid FROM conversations WHERE assistant_id = $1 AND ord = "+b.arg(q.Ord))
 		}
+		text := 0
 		if len(q.Terms) > 0 {
-			b.args = append(b.args, s.d.SearchArg(assistantID, q))
+			b.args = append(b.args, s.d.SearchArg(q))
 			if len(sets) == 0 {
-				b.text = &textCond{where: len(b.where), arg: len(b.args)}
+				text = len(b.args)
 			}
 			sets = append(sets, s.d.SearchRows(1, len(b.args)))
 		}
-		b.cond("c.rid IN (%s)", strings.Join(sets, " UNION ALL "))
+		rows := strings.Join(sets, " UNION ")
+		b.cand = &candidates{where: len(b.where), rows: rows, text: text}
+		b.cond("c.rid IN (%s)", rows)
 	}
 	b.in("c.assignee_type", f.AssigneeTypes)
 	b.in("c.assignee_id", f.AssigneeIDs)
@@ -177,13 +186,13 @@ func (s *Store) listRows(ctx context.Context, b *builder, sort string, desc bool
 	where := slices.Clone(b.where)
 	from := "conversations c"
 	order := fmt.Sprintf("%s %s, c.rid %s", col, dir, dir)
-	if t := b.text; t != nil {
+	if cd := b.cand; cd != nil {
 		switch b.plan {
 		case planSparse:
-			from, where[t.where] = s.d.SearchSparse(1, t.arg)
+			from, where[cd.where] = s.d.Sparse(cd.rows)
 			order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
 		case planDense:
-			where[t.where] = s.d.SearchProbe(t.arg)
+			where[cd.where] = s.d.SearchProbe(cd.text)
 		}
 	}
 	// The page's row ids first, from the indexes alone where they cover the filters; then

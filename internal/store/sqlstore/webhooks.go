@@ -244,8 +244,14 @@ func (s *Store) queueEndpoint(ctx context.Context, id string, limit int) (int, e
 				ids = append(ids, id)
 			}
 			b.in("conversation_id", ids)
-			rows, err := tx.QueryContext(ctx, s.d.Rebind(`SELECT DISTINCT conversation_id FROM webhook_deliveries
- WHERE endpoint_id = $1 AND state = 'pending' AND `+b.where[0]), b.args...)
+			// The conversations' heads (oldest pending deliveries) are locked: a head that
+			// finishes meanwhile either finishes first (and is not seen here, so the new
+			// delivery is due at once) or after this commits (and its promotion of the next
+			// delivery sees the new one). Either way no delivery stays parked behind nothing.
+			rows, err := tx.QueryContext(ctx, s.d.Rebind(`SELECT d.conversation_id FROM webhook_deliveries d
+ WHERE d.endpoint_id = $1 AND d.state = 'pending' AND d.`+b.where[0]+`
+ AND d.change_seq = (SELECT min(p.change_seq) FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
+   AND p.conversation_id = d.conversation_id AND p.state = 'pending')`+s.d.ForUpdate()), b.args...)
 			if err != nil {
 				return err
 			}
@@ -362,13 +368,15 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, n, perEndpoint int, 
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		now := s.clock()
-		query := fmt.Sprintf(`UPDATE webhook_deliveries SET locked_until = $1
- WHERE rid IN (SELECT d.rid FROM webhook_deliveries d
+		// The claimed rows are joined by rid (not "rid IN (...)", which PostgreSQL may answer
+		// with a scan of the whole table).
+		query := fmt.Sprintf(`WITH claim AS (SELECT d.rid FROM webhook_deliveries d
    WHERE d.state = 'pending' AND d.next_attempt_at <= $2 AND (d.locked_until IS NULL OR d.locked_until < $2)
    AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled)
    AND d.change_seq = (SELECT min(p.change_seq) FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
      AND p.conversation_id = d.conversation_id AND p.state = 'pending')%s
    ORDER BY d.next_attempt_at, d.change_seq LIMIT %d%s)
+ UPDATE webhook_deliveries SET locked_until = $1 FROM claim WHERE webhook_deliveries.rid = claim.rid
  RETURNING `+deliveryColumns+`, body`, capped, n, s.d.SkipLocked())
 		rows, err := tx.QueryContext(ctx, s.q(query), s.d.Time(now.Add(lease)), s.d.Time(now))
 		if err != nil {

@@ -269,6 +269,23 @@ var webhookTests = []test{
 			t.Fatalf("claimed %v while x's second delivery is in flight", claimedKeys(more))
 		}
 	}},
+	{"FailedHeadReleasesTheNext", func(t *testing.T, s store.Store) {
+		a := newAssistant(t, s)
+		newWebhook(t, s, a.ID, cv.ChangeMessageCreated)
+		x := simple(t, s, a.ID)
+		mustAppend(t, s, a.ID, x.ID, msg("visitor", "x1"))
+		mustAppend(t, s, a.ID, x.ID, msg("visitor", "x2"))
+		queueAll(t, s)
+		head := claim(t, s, 10)
+		if len(head) != 1 {
+			t.Fatalf("claimed %v, want x's first delivery only", claimedKeys(head))
+		}
+		ok(t, "final failure", s.FinishWebhookDelivery(t.Context(), head[0].ID, store.DeliveryAttempt{At: time.Now(), StatusCode: 410, Error: "HTTP 410"}))
+		next := claim(t, s, 10)
+		if len(next) != 1 || next[0].Change.Seq <= head[0].Change.Seq {
+			t.Fatalf("after the head failed for good claimed %v, want the next delivery", claimedKeys(next))
+		}
+	}},
 	{"LeaseRunsOut", func(t *testing.T, s store.Store) {
 		a := newAssistant(t, s)
 		newWebhook(t, s, a.ID, cv.ChangeConversationCreated)

@@ -46,7 +46,7 @@ CREATE TABLE webhook_deliveries (
     completed_at     timestamptz,
     UNIQUE (endpoint_id, change_seq)
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, change_seq) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_head ON webhook_deliveries (endpoint_id, conversation_id, change_seq) WHERE state = 'pending';
 -- Deliveries in flight (leased), counted per endpoint to cap its share of the senders.
 CREATE INDEX webhook_deliveries_inflight ON webhook_deliveries (endpoint_id, locked_until) WHERE state = 'pending' AND locked_until IS NOT NULL;

@@ -1,0 +1,104 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Searches whose words are in many conversations: engines read such pages differently from
+// pages of a few matches (walking the sort order and checking each conversation, rather than
+// sorting the matches), so the suite checks both against what the conversations hold, with
+// another assistant's conversations in the same index.
+func init() {
+	searchTests = append(searchTests, test{"ManyMatches", func(t *testing.T, s store.Store) {
+		const n = 1100
+		a, other := newAssistant(t, s), newAssistant(t, s)
+		in := make([]cv.NewConversation, n)
+		words := func(i int) string {
+			text := "alpha"
+			if i%3 == 0 {
+				text += " beta"
+			}
+			if i%250 == 7 {
+				text += " gamma"
+			}
+			return text
+		}
+		for i := range in {
+			// Creation order, last-message order and order number all differ.
+			at := time.Duration((i*7919)%n) * time.Minute
+			in[i] = cv.NewConversation{Source: cv.SourceWidget, CreatedAt: tp(time.Duration(i) * time.Second),
+				Messages: []cv.NewMessage{msg(cv.AuthorVisitor, words(i), at), msg(cv.AuthorAI, "noted", at+time.Second)}}
+		}
+		created := createBatch(t, s, a.ID, in...)
+		createBatch(t, s, other.ID, in[:50]...) // the same words in another assistant's index
+		byWord := map[string][]cv.Conversation{}
+		for i, r := range created {
+			for _, w := range strings.Fields(words(i)) {
+				byWord[w] = append(byWord[w], r.Conversation)
+			}
+		}
+		// A word, and the start of one (the last word of a query is also a prefix).
+		for _, w := range []string{"alpha", "beta", "gamma", "alp", "bet"} {
+			want := byWord[map[string]string{"alp": "alpha", "bet": "beta"}[w]]
+			if want == nil {
+				want = byWord[w]
+			}
+			for _, sort := range []string{cv.SortLastMessageAt, cv.SortCreatedAt, cv.SortOrd} {
+				for _, desc := range []bool{true, false} {
+					exp := slices.Clone(want)
+					slices.SortFunc(exp, func(x, y cv.Conversation) int {
+						kx, ky := cv.SortKey(&x, sort), cv.SortKey(&y, sort)
+						if kx == ky {
+							kx, ky = x.RowID, y.RowID
+						}
+						if desc {
+							kx, ky = ky, kx
+						}
+						return compareInt(kx, ky)
+					})
+					what := fmt.Sprintf("%q by %s desc=%v", w, sort, desc)
+					f := cv.Filter{Query: query(w), Sort: sort, Desc: desc, Limit: 20}
+					p := mustList(t, s, a.ID, f)
+					if p.Count != int64(len(exp)) {
+						t.Errorf("%s: Count = %d, want %d", what, p.Count, len(exp))
+					}
+					sameIDs(t, what+", first page", ids(p.Items), ids(exp[:min(20, len(exp))]), nil)
+					if p.NextCursor != nil {
+						f.Cursor = p.NextCursor
+						p2 := mustList(t, s, a.ID, f)
+						sameIDs(t, what+", second page", ids(p2.Items), ids(exp[20:min(40, len(exp))]), nil)
+					}
+					if sort == cv.SortLastMessageAt && desc {
+						p3 := mustList(t, s, a.ID, cv.Filter{Query: query(w), Sort: sort, Desc: desc, Limit: 20, Offset: 300})
+						sameIDs(t, what+", offset 300", ids(p3.Items), ids(exp[min(300, len(exp)):min(320, len(exp))]), nil)
+					}
+				}
+			}
+		}
+		// With a filter too, and in the other assistant's list.
+		p := mustList(t, s, a.ID, cv.Filter{Query: query("alpha"), CreatedTo: tp(100 * time.Second), Limit: 5})
+		if p.Count != 100 || len(p.Items) != 5 {
+			t.Errorf("alpha created in the first 100 s: Count %d with %d items, want 100 with 5", p.Count, len(p.Items))
+		}
+		if p := mustList(t, s, other.ID, cv.Filter{Query: query("alpha"), Limit: 20}); p.Count != 50 || len(p.Items) != 20 {
+			t.Errorf("the other assistant's alpha: Count %d with %d items, want 50 with 20", p.Count, len(p.Items))
+		}
+	}})
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
