@@ -8,20 +8,20 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parleyhq/parley/internal/analysis"
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/apitest"
 	"github.com/parleyhq/parley/internal/store/enginetest"
 )
 
-// eachInbox runs fn on every engine with a server that hands off on messages that say "human".
+// eachInbox runs fn on every engine with a server that judges handoff requests as
+// `parley serve` does.
 func eachInbox(t *testing.T, fn func(t *testing.T, e *apitest.Env)) {
 	t.Helper()
 	t.Parallel()
 	enginetest.ForEach(t, func(t *testing.T, open enginetest.Opener) {
 		t.Parallel()
-		fn(t, apitest.Start(t, open, &api.Config{RequestsHuman: func(text string, _ []string) bool {
-			return strings.Contains(strings.ToLower(text), "human")
-		}}))
+		fn(t, apitest.Start(t, open, &api.Config{RequestsHuman: analysis.IsHandoffRequest}))
 	})
 }
 
