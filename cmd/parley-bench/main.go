@@ -4,7 +4,7 @@
 // database's size. See docs/performance.md.
 //
 //	go run ./cmd/parley-bench --conversations 10000
-//	go run ./cmd/parley-bench --engine postgres --database-url 'postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable'
+//	go run ./cmd/parley-bench --engine postgres --database-url 'postgres://user@localhost/parley_bench?sslmode=disable'
 package main
 
 import (
