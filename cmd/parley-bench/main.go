@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -209,6 +210,9 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 		if dbURL == "" {
 			return nil, nil, false, errors.New("--engine postgres needs --database-url")
 		}
+		if err := loopbackDB(dbURL); err != nil {
+			return nil, nil, false, err
+		}
 		if pgDB == "" {
 			if reuse {
 				return nil, nil, false, errors.New("--skip-load needs --pg-database")
@@ -255,6 +259,23 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 		return st, func() error { return errors.Join(st.Close(), drop()) }, true, nil
 	}
 	return nil, nil, false, fmt.Errorf("--engine must be sqlite or postgres, not %q", engine)
+}
+
+// loopbackDB refuses a database server that is not on this machine: the benchmark sends
+// traffic to 127.0.0.1 only.
+func loopbackDB(dbURL string) error {
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		return fmt.Errorf("--database-url: %w", err)
+	}
+	host := cfg.Host
+	if strings.HasPrefix(host, "/") || host == "localhost" {
+		return nil // a Unix socket, or this machine
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--database-url: the benchmark talks to this machine only (127.0.0.1 or a socket), not %q", host)
 }
 
 func pgExec(ctx context.Context, dbURL, sql string) error {

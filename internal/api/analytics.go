@@ -77,9 +77,17 @@ func parseAnalyticsParams(q url.Values) (cv.AnalyticsQuery, *apiError) {
 			return aq, badParam("tz", "must be an IANA time zone such as Europe/Amsterdam or UTC, got %q", truncate(v, 64))
 		}
 		aq.Location = loc
+		if utcAliases[v] {
+			aq.Location = time.UTC // the same buckets, and the rollups can answer
+		}
 	}
 	return aq, nil
 }
+
+// utcAliases are the zone names that are UTC at every instant.
+var utcAliases = map[string]bool{"Etc/UTC": true, "Etc/UCT": true, "UCT": true, "Etc/GMT": true, "GMT": true, "Etc/GMT0": true, "GMT0": true,
+	"Etc/GMT+0": true, "Etc/GMT-0": true, "GMT+0": true, "GMT-0": true, "Etc/Universal": true, "Universal": true, "Etc/Zulu": true,
+	"Zulu": true, "Etc/Greenwich": true, "Greenwich": true}
 
 // analytics answers counts of the conversations that match the list's filters, grouped by up
 // to two dimensions.

@@ -361,6 +361,12 @@ func TestAnalyticsShape(t *testing.T) {
 		if tokyo.TZ != "Asia/Tokyo" || !slices.Equal(days, []string{"2026-02-27=1", "2026-03-02=2"}) {
 			t.Errorf("Tokyo days: %v (%s)", days, tokyo.TZ)
 		}
+		// A name of UTC is UTC.
+		var etc client.Analytics
+		getRaw(t, e, e.A.Read, analyticsP+"?group_by=day&tz=Etc/UTC", 200).JSON(t, &etc)
+		if etc.TZ != "UTC" || len(etc.Groups) != 3 || etc.Groups[0].KeyOf("day") != "2026-02-27" {
+			t.Errorf("tz=Etc/UTC: %+v", etc)
+		}
 		// A sentiment key is null before the analysis.
 		var sent client.Analytics
 		getRaw(t, e, e.A.Read, analyticsP+"?group_by=sentiment", 200).JSON(t, &sent)

@@ -99,7 +99,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Migrations returns the goose provider of this engine's schema.
 func Migrations(db *sql.DB) (*goose.Provider, error) {
-	return goose.NewProvider(goose.DialectPostgres, db, mustSub(migrations, "migrations"))
+	// Version ranges belong to parallel streams of work (00020s: performance, 00030s:
+	// webhooks, ...), so a database may have a higher version before a lower one exists:
+	// apply the lower ones when they come.
+	return goose.NewProvider(goose.DialectPostgres, db, mustSub(migrations, "migrations"), goose.WithAllowOutofOrder(true))
 }
 
 // Dialect is PostgreSQL's side of the shared SQL.
@@ -134,7 +137,11 @@ func (Dialect) Sparse(rows string) (string, string) {
 func (Dialect) SearchProbe(q int) string {
 	return "(SELECT s.tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ") FROM conversation_search s WHERE s.conversation_rid = c.rid)"
 }
-func (Dialect) Unordered(col string) string { return col }
+
+// Unordered: PostgreSQL estimates a prefix search at a fixed 500 rows and, for a rare word,
+// would walk the whole order probing each row; a sort key that no index has makes it read the
+// matches and sort them (COALESCE of a column with itself is not simplified away).
+func (Dialect) Unordered(col string) string { return "COALESCE(" + col + ", " + col + ")" }
 
 // SparseMax: walking checks each row's tsvector (read from TOAST): √(100·total), 10,000
 // matches of a million.

@@ -57,10 +57,10 @@ var groupColumns = map[string][2]string{
 	cv.GroupResolutionStatus: {"c.resolution_status", "r.resolution_status"},
 }
 
-// Analytics counts conversations with one GROUP BY: over the rollup table when the query's
-// filters and dimensions are all in its key (its rows are days times combinations of values,
-// far fewer than conversations), else over the conversations themselves, whose counters
-// (message_count, handoff_count, link_clicks) mean no event is read either way.
+// Analytics counts conversations with one GROUP BY: over a rollup when one holds every filter
+// and dimension of the query (see rollupQuery; its rows are days times values, far fewer than
+// conversations), else over the conversations themselves, whose counters (message_count,
+// handoff_count, link_clicks) mean that no event is read either way.
 func (s *Store) Analytics(ctx context.Context, assistantID string, q cv.AnalyticsQuery) (cv.Analytics, error) {
 	out := cv.Analytics{Groups: []cv.Group{}}
 	if !validID(assistantID) {
