@@ -84,6 +84,16 @@ func parseAnalyticsParams(q url.Values) (cv.AnalyticsQuery, *apiError) {
 	return aq, nil
 }
 
+// ParseAnalyticsQuery reads the analytics endpoint's query parameters as the endpoint does (the
+// benchmark runs the same query on the store).
+func ParseAnalyticsQuery(q url.Values) (cv.AnalyticsQuery, error) {
+	aq, err := parseAnalyticsParams(q)
+	if err != nil {
+		return aq, err
+	}
+	return aq, nil
+}
+
 // utcAliases are the zone names that are UTC at every instant.
 var utcAliases = map[string]bool{"Etc/UTC": true, "Etc/UCT": true, "UCT": true, "Etc/GMT": true, "GMT": true, "Etc/GMT0": true, "GMT0": true,
 	"Etc/GMT+0": true, "Etc/GMT-0": true, "GMT+0": true, "GMT-0": true, "Etc/Universal": true, "Universal": true, "Etc/Zulu": true,

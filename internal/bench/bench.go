@@ -251,6 +251,14 @@ func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, erro
 	if err := w.fillPool(ctx, c, cfg.PoolSize, p); err != nil {
 		return rep, err
 	}
+	// The dashboard's inbox, signed in as an operator.
+	if t.Operator != nil {
+		cookie, err := signIn(ctx, c, t.Operator)
+		if err != nil {
+			return rep, err
+		}
+		w.inboxCookie, w.operatorID, w.dashboard = cookie, t.Operator.ID, t.Dashboard
+	}
 
 	// Single-message writes, then: are they all there?
 	if err := phase("posts", func() error { return runPosts(ctx, c, t, w, cfg, rep, messagesBefore, fail) }); err != nil {

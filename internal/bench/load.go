@@ -52,6 +52,26 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, ctype
 	return res.StatusCode, b, time.Since(start), err
 }
 
+// get reads path with the token, or with a dashboard session cookie when one is given.
+func (c *client) get(ctx context.Context, path, cookie string) (int, []byte, time.Duration, error) {
+	if cookie == "" {
+		return c.do(ctx, "GET", path, nil, "")
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	req.Header.Set("Cookie", cookie)
+	start := time.Now()
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, time.Since(start), err
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, b, time.Since(start), err
+}
+
 // LoadResult is how the import went.
 type LoadResult struct {
 	Conversations   int64   `json:"conversations"`

@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/internal/api"
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/web"
 )
 
 // Names of the query kinds, in report order.
@@ -33,11 +34,13 @@ const (
 	KindEvents       = "events"
 	KindPage1        = "page_1"
 	KindPageDeep     = "page_deep"
+	KindAnalytics    = "analytics"
+	KindInbox        = "inbox"
 )
 
 // Kinds lists every query kind in report order.
 var Kinds = []string{KindListNewest, KindListFiltered, KindQueryUUID, KindQueryOrd, KindTextRare, KindTextMedium,
-	KindTextOrder, KindTextCommon, KindDetail, KindEvents, KindPage1, KindPageDeep}
+	KindTextOrder, KindTextCommon, KindDetail, KindEvents, KindPage1, KindPageDeep, KindAnalytics, KindInbox}
 
 // mixWeights is the mixed read load, in percent: what inboxes and integrations polling the
 // API send (lists, conversations and their timelines), with filters, lookups and searches.
@@ -68,6 +71,8 @@ type request struct {
 	path  string
 	check func(status int, body []byte) error
 	floor func(ctx context.Context, st store.Store, assistantID string) error
+	// cookie, when set, is a dashboard session sent instead of the token.
+	cookie string
 }
 
 // world is what the query kinds draw their parameters from.
@@ -80,6 +85,11 @@ type world struct {
 	deepIDs     []string // the deep page as the store lists it
 	filterSrc   string
 	assistantID string
+	// The dashboard: a signed-in operator's session cookie, and the handler that renders on
+	// the store directly (the floor).
+	inboxCookie string
+	operatorID  string
+	dashboard   *web.Handler
 }
 
 type poolConv struct {
@@ -286,6 +296,13 @@ func (w *world) next(kind string, i int) (request, bool) {
 				return check(p.Count, len(p.Items))
 			},
 		}, true
+	case KindAnalytics:
+		return w.analyticsRequest(i), true
+	case KindInbox:
+		if w.inboxCookie == "" || w.dashboard == nil {
+			return request{}, false
+		}
+		return w.inboxRequest(), true
 	case KindPageDeep:
 		if w.deepCursor == "" {
 			return request{}, false
@@ -395,7 +412,7 @@ func (f *failures) list() []string {
 // for at most d, checking every answer.
 func runAPI(ctx context.Context, c *client, w *world, kind string, offset, n, conc int, d time.Duration, fails *failures) (Stats, map[string]Stats) {
 	return runLoop(ctx, w, kind, offset, n, conc, d, func(ctx context.Context, r request) (time.Duration, error) {
-		status, body, took, err := c.do(ctx, "GET", r.path, nil, "")
+		status, body, took, err := c.get(ctx, r.path, r.cookie)
 		if err != nil {
 			return took, err
 		}

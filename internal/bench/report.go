@@ -14,7 +14,7 @@ type target struct{ p50, p99 float64 }
 var targets = map[string]target{
 	KindListNewest: {3, 15}, KindListFiltered: {20, 0}, KindQueryUUID: {2, 0}, KindQueryOrd: {2, 0},
 	KindTextRare: {30, 150}, KindTextMedium: {30, 150}, KindTextOrder: {30, 150}, KindTextCommon: {300, 0},
-	KindDetail: {2, 0}, KindEvents: {3, 0},
+	KindDetail: {2, 0}, KindEvents: {3, 0}, KindAnalytics: {200, 0}, KindInbox: {100, 0},
 }
 
 func (t target) String() string {

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/server"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/web"
 )
 
 // Target is the server under test: where to send requests, with which token, and, when the
@@ -42,7 +44,16 @@ type Target struct {
 	// InProcess is set when the server runs in this process (its memory includes the
 	// benchmark's own).
 	InProcess bool
+	// Operator signs in to the dashboard (nil: the inbox kinds are skipped).
+	Operator *Operator
+	// Dashboard renders pages on Store directly (the inbox's floor).
+	Dashboard *web.Handler
 	close     func() error
+}
+
+// Operator is a dashboard account of the benchmark's assistant.
+type Operator struct {
+	ID, Email, Password string
 }
 
 // Close stops what the target started.
@@ -84,7 +95,27 @@ func StartServerFor(ctx context.Context, st store.Store, assistantID string, log
 	go func() { defer wg.Done(); _ = runner.Run(bg) }()
 	go func() { defer wg.Done(); (&inbox.AutoResolver{Store: st, Log: log}).Run(bg, 2*time.Second) }()
 
-	srv := server.New(st, server.Config{Logger: log, API: api.Config{MaxImportBytes: 1 << 30}})
+	// The dashboard, as `parley serve` mounts it, with an admin operator of the assistant.
+	pw := rand.Text()
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		stopBg()
+		wg.Wait()
+		return nil, err
+	}
+	email := "bench-" + strings.ToLower(rand.Text()[:10]) + "@example.com"
+	op, err := st.CreateOperator(ctx, "Benchmark operator", email, hash)
+	if err == nil {
+		err = st.AddMembership(ctx, op.ID, a.ID, cv.RoleAdmin)
+	}
+	if err != nil {
+		stopBg()
+		wg.Wait()
+		return nil, err
+	}
+	apiCfg := api.Config{MaxImportBytes: 1 << 30}
+	dash := web.New(st, web.Options{Logger: log, API: apiCfg, Done: bg.Done()})
+	srv := server.New(st, server.Config{Logger: log, API: apiCfg, Mounts: dash.Routes()})
 	addrc := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
@@ -103,6 +134,7 @@ func StartServerFor(ctx context.Context, st store.Store, assistantID string, log
 	}
 	return &Target{
 		URL: "http://" + addr.String(), Token: secret, AssistantID: a.ID, Store: st, PID: os.Getpid(), InProcess: true,
+		Operator: &Operator{ID: op.ID, Email: email, Password: pw}, Dashboard: web.New(st, web.Options{Logger: log}),
 		close: func() error {
 			stopBg()
 			err := <-errc

@@ -100,7 +100,20 @@ type Dialect struct{}
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
 func (Dialect) Name() string                  { return "sqlite" }
-func (Dialect) Rebind(q string) string        { return placeholder.ReplaceAllString(q, "?$1") }
+
+// Rebind turns $1, $2, ... into SQLite's parameters: plain ? when they come in order, once
+// each (as in every multi-row INSERT), else ?NNN. The driver looks each numbered parameter's
+// name up in a list as long as the statement's parameters, which made a 800-parameter INSERT
+// spend a quarter of the import's CPU time binding.
+func (Dialect) Rebind(q string) string {
+	ms := placeholder.FindAllStringSubmatch(q, -1)
+	for i, m := range ms {
+		if m[1] != strconv.Itoa(i+1) {
+			return placeholder.ReplaceAllString(q, "?$1")
+		}
+	}
+	return placeholder.ReplaceAllString(q, "?")
+}
 func (Dialect) Time(t time.Time) any          { return t.UnixMicro() }
 func (Dialect) SkipLocked() string            { return "" }
 func (Dialect) ChangeLock() string            { return "" }
