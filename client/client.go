@@ -1,6 +1,6 @@
 // Package client is the Go client of Parley's HTTP API: the Quickchat-compatible
 // Conversations API and Parley's extensions (writes, metadata, import and export, analytics,
-// settings).
+// settings, outbound webhooks and the live stream of changes).
 //
 // Create a client with the server's base URL and an API token, then call the services:
 //
@@ -49,6 +49,10 @@ type Client struct {
 	Settings *SettingsService
 	// Operators lists the assistant's human operators.
 	Operators *OperatorsService
+	// Webhooks manages outbound webhook endpoints and their deliveries.
+	Webhooks *WebhooksService
+	// Stream follows the assistant's changes live (Server-Sent Events).
+	Stream *StreamService
 }
 
 // Option configures a Client.
@@ -80,6 +84,8 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	c.Analytics = &AnalyticsService{c: c}
 	c.Settings = &SettingsService{c: c}
 	c.Operators = &OperatorsService{c: c}
+	c.Webhooks = &WebhooksService{c: c}
+	c.Stream = &StreamService{c: c}
 	return c, nil
 }
 

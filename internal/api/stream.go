@@ -56,8 +56,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p principal) err
 	flush := func() bool {
 		return bw.Flush() == nil && rc.Flush() == nil
 	}
-	// A client reconnects after 2 s, with the last id it saw.
-	fmt.Fprintf(bw, "retry: 2000\n: streaming the changes of assistant %s after %d\n\n", p.assistantID(), after)
+	// A client reconnects after 2 s, with the last id it saw. The opening block names where
+	// the stream starts as an id without data (no event): a client that loses the connection
+	// before the first change resumes from there, and misses none made meanwhile.
+	fmt.Fprintf(bw, "retry: 2000\n: streaming the changes of assistant %s after %d\nid: %d\n\n", p.assistantID(), after, after)
 	if !flush() {
 		return nil
 	}

@@ -8,15 +8,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/auth"
+	"github.com/parleyhq/parley/internal/changefeed"
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/server"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/sqlite"
+	"github.com/parleyhq/parley/internal/webhook"
 )
 
 // Local is a whole Parley server on a fresh SQLite database in a temporary folder, for
 // examples and tools that have no *testing.T: one assistant with a write and a read token.
+// Like the real server, it sends webhooks (a dispatcher polling every 50ms, woken by the
+// change feed) and serves live streams.
 type Local struct {
 	URL         string
 	AssistantID string
@@ -39,8 +44,18 @@ func StartLocal() (*Local, error) {
 		return nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hs := httptest.NewServer(server.New(st, server.Config{Logger: quiet}).Handler())
+	feed := changefeed.New()
+	st.SetChangeNotify(feed.Notify)
+	srv := server.New(st, server.Config{Logger: quiet, API: api.Config{Changes: feed, Logger: quiet}})
+	hs := httptest.NewServer(srv.Handler())
+	d := webhook.New(st, webhook.Options{Changes: feed, Poll: 50 * time.Millisecond, Logger: quiet})
+	bg, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = d.Run(bg) }()
 	l := &Local{URL: hs.URL, Store: st, close: func() {
+		stop()
+		<-done
+		srv.CloseStreams()
 		hs.Close()
 		st.Close()
 		os.RemoveAll(dir)
