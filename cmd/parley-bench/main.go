@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	kinds := fs.String("kinds", "", "comma list of read kinds to run (default all): "+strings.Join(bench.Kinds, ","))
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of --profile-phase to this file")
 	fs.StringVar(&cfg.ProfilePhase, "profile-phase", "reads", "load, posts, reads or mixed")
+	analyze := fs.Bool("analyze", false, "run the analysis as `parley serve` does, and wait for its backlog after the load (off: the analysis jobs stay queued)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of tables")
 	out := fs.String("out", "", "also write the JSON report to this file")
 	quiet := fs.Bool("quiet", false, "no progress output")
@@ -133,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		if cfg.SkipLoad {
 			t, err = reuse(ctx, st)
 		} else {
-			t, err = bench.StartServer(ctx, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			t, err = bench.StartServer(ctx, st, slog.New(slog.NewTextHandler(io.Discard, nil)), *analyze)
 		}
 		if err != nil {
 			return err
@@ -296,7 +297,7 @@ func reuse(ctx context.Context, st store.Store) (*bench.Target, error) {
 	}
 	for _, a := range list {
 		if a.Name == "Benchmark" {
-			t, err := bench.StartServerFor(ctx, st, a.ID, nil)
+			t, err := bench.StartServerFor(ctx, st, a.ID, nil, false)
 			if err != nil {
 				return nil, err
 			}

@@ -116,6 +116,7 @@ type Report struct {
 	Machine  Machine           `json:"machine"`
 	Dataset  DatasetInfo       `json:"dataset"`
 	Load     *LoadResult       `json:"load,omitempty"`
+	Analysis *AnalysisResult   `json:"analysis,omitempty"`
 	Posts    *PostResult       `json:"posts,omitempty"`
 	Kinds    []KindReport      `json:"kinds"`
 	Mixed    *MixedReport      `json:"mixed,omitempty"`
@@ -125,6 +126,66 @@ type Report struct {
 	Settings Config            `json:"settings"`
 	Notes    []string          `json:"notes,omitempty"`
 	Failures []string          `json:"failures"`
+}
+
+// AnalysisResult is how long the analysis of the loaded conversations took after the load.
+type AnalysisResult struct {
+	Jobs      int     `json:"jobs"`
+	Seconds   float64 `json:"seconds_after_load"`
+	Failed    int     `json:"failed"`
+	PerSecond float64 `json:"jobs_per_second"`
+}
+
+// waitAnalysis waits until no analysis job is queued or running.
+func waitAnalysis(ctx context.Context, st store.Store, timeout time.Duration, p *Progress) (AnalysisResult, error) {
+	js, ok := st.(interface {
+		JobStats(context.Context) (map[string]map[string]int, error)
+	})
+	if !ok {
+		return AnalysisResult{}, errors.New("bench: the store does not count its jobs")
+	}
+	start := time.Now()
+	var res AnalysisResult
+	first, shown := true, int64(0)
+	for {
+		stats, err := js.JobStats(ctx)
+		if err != nil {
+			return res, err
+		}
+		a := stats[store.JobAnalyze]
+		left := 0
+		for state, n := range a {
+			if state != "done" && state != "failed" {
+				left += n
+			}
+		}
+		res.Failed = a["failed"]
+		if first {
+			res.Jobs = left
+			p.Start("analysis", int64(left))
+			first = false
+		}
+		p.Add(int64(res.Jobs-left) - shown)
+		shown = int64(res.Jobs - left)
+		if left == 0 {
+			break
+		}
+		if time.Since(start) > timeout {
+			p.Done()
+			return res, fmt.Errorf("bench: %d analysis jobs still queued after %s", left, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	p.Done()
+	res.Seconds = time.Since(start).Seconds()
+	if res.Seconds > 0 {
+		res.PerSecond = float64(res.Jobs) / res.Seconds
+	}
+	return res, nil
 }
 
 // Machine describes where the run ran.
@@ -221,6 +282,17 @@ func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, erro
 		err := phase("load", func() error {
 			res, err := load(ctx, c, ds, cfg.ImportBatch, cfg.ImportConcurrency, cfg.LoadTimeout, p)
 			rep.Load = &res
+			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	// With the analysis on: wait for the backlog the load made.
+	if t.Analyze && t.Store != nil && !cfg.SkipLoad {
+		err := phase("analysis", func() error {
+			res, err := waitAnalysis(ctx, t.Store, cfg.LoadTimeout, p)
+			rep.Analysis = &res
 			return err
 		})
 		if err != nil {

@@ -38,7 +38,7 @@ func TestBenchmarkSmall(t *testing.T) {
 	enginetest.ForEach(t, func(t *testing.T, open enginetest.Opener) {
 		st := open(t)
 		ctx := context.Background()
-		target, err := bench.StartServer(ctx, st, nil)
+		target, err := bench.StartServer(ctx, st, nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}

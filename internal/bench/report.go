@@ -60,6 +60,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	if l := r.Load; l != nil {
 		fmt.Fprintf(tw, "import (batch %d, conc %d)\t%d\t%.1f\t%.0f\t%.0f\t>=50000 msg/s\t%s\t\n", l.BatchSize, l.Concurrency, l.Conversations, l.Seconds, l.ConversationsPS, l.MessagesPS, yes(l.MessagesPS >= 50000))
 	}
+	if a := r.Analysis; a != nil {
+		fmt.Fprintf(tw, "analysis backlog after the load\t%d\t%.1f\t%.0f\t\t\t\t\n", a.Jobs, a.Seconds, a.PerSecond)
+	}
 	if p := r.Posts; p != nil {
 		fmt.Fprintf(tw, "single-message POSTs (conc %d)\t%d\t%.1f\t\t%.0f\t>=3000 msg/s, none lost\t%s\t\n", p.Concurrency, p.Created, p.Seconds, p.PerSecond, yes(p.PerSecond >= 3000 && p.Verified && p.Lost == 0))
 	}

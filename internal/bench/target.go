@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/internal/analysis"
+	"github.com/parleyhq/parley/internal/analysis/pipeline"
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/auth"
 	cv "github.com/parleyhq/parley/internal/conversation"
@@ -44,6 +46,8 @@ type Target struct {
 	// InProcess is set when the server runs in this process (its memory includes the
 	// benchmark's own).
 	InProcess bool
+	// Analyze tells that the server analyses conversations (the run waits for the backlog).
+	Analyze bool
 	// Operator signs in to the dashboard (nil: the inbox kinds are skipped).
 	Operator *Operator
 	// Dashboard renders pages on Store directly (the inbox's floor).
@@ -65,18 +69,20 @@ func (t *Target) Close() error {
 }
 
 // StartServer runs a Parley server on st in this process, listening on 127.0.0.1 only, with
-// the same parts as `parley serve` (API, job runner, auto-resolve sweep; rate limits off), and
-// creates an assistant with a write token for the benchmark.
-func StartServer(ctx context.Context, st store.Store, log *slog.Logger) (*Target, error) {
+// the same parts as `parley serve` (API, dashboard, auto-resolve sweep, and with analyze the
+// job runner with the analysis; rate limits off), and creates an assistant with a write token
+// for the benchmark. Without analyze the analysis jobs stay queued (a backlog), as on a
+// server whose analysis is behind.
+func StartServer(ctx context.Context, st store.Store, log *slog.Logger, analyze bool) (*Target, error) {
 	a, err := st.CreateAssistant(ctx, "Benchmark")
 	if err != nil {
 		return nil, err
 	}
-	return StartServerFor(ctx, st, a.ID, log)
+	return StartServerFor(ctx, st, a.ID, log, analyze)
 }
 
 // StartServerFor is StartServer for an assistant that exists (the data of an earlier run).
-func StartServerFor(ctx context.Context, st store.Store, assistantID string, log *slog.Logger) (*Target, error) {
+func StartServerFor(ctx context.Context, st store.Store, assistantID string, log *slog.Logger, analyze bool) (*Target, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -86,13 +92,17 @@ func StartServerFor(ctx context.Context, st store.Store, assistantID string, log
 		return nil, err
 	}
 	bg, stopBg := context.WithCancel(context.Background())
-	runner := jobs.New(st, jobs.Options{Logger: log})
-	if ws, ok := st.(interface{ SetJobNotify(func()) }); ok {
-		ws.SetJobNotify(runner.Wake)
-	}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = runner.Run(bg) }()
+	if analyze {
+		runner := jobs.New(st, jobs.Options{Logger: log})
+		runner.Handle(store.JobAnalyze, (&pipeline.Pipeline{Store: st, Analyzer: analysis.New(), Logger: log}).Handle)
+		if ws, ok := st.(interface{ SetJobNotify(func()) }); ok {
+			ws.SetJobNotify(runner.Wake)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = runner.Run(bg) }()
+	}
+	wg.Add(1)
 	go func() { defer wg.Done(); (&inbox.AutoResolver{Store: st, Log: log}).Run(bg, 2*time.Second) }()
 
 	// The dashboard, as `parley serve` mounts it, with an admin operator of the assistant.
@@ -133,7 +143,7 @@ func StartServerFor(ctx context.Context, st store.Store, assistantID string, log
 		return nil, errors.New("bench: the server did not start")
 	}
 	return &Target{
-		URL: "http://" + addr.String(), Token: secret, AssistantID: a.ID, Store: st, PID: os.Getpid(), InProcess: true,
+		URL: "http://" + addr.String(), Token: secret, AssistantID: a.ID, Store: st, PID: os.Getpid(), InProcess: true, Analyze: analyze,
 		Operator: &Operator{ID: op.ID, Email: email, Password: pw}, Dashboard: web.New(st, web.Options{Logger: log}),
 		close: func() error {
 			stopBg()
