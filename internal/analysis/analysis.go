@@ -67,7 +67,17 @@ const (
 	FlagComplaint      = "complaint"
 	FlagCouldNotAnswer = "could_not_answer"
 	FlagUnanswered     = "unanswered"
+	// FlagOther is a flag the language-model provider raised with its own reason.
+	FlagOther = "other"
 )
+
+// FlagRank orders flag kinds, strongest first.
+var FlagRank = map[string]int{FlagHumanRequested: 0, FlagAbusive: 1, FlagComplaint: 2, FlagCouldNotAnswer: 3, FlagUnanswered: 4, FlagOther: 5}
+
+// SortFlags orders flags strongest first (stable).
+func SortFlags(fl []Flag) {
+	sort.SliceStable(fl, func(i, j int) bool { return FlagRank[fl[i].Kind] < FlagRank[fl[j].Kind] })
+}
 
 // Flag is one reason to look at a conversation.
 type Flag struct {
@@ -94,6 +104,7 @@ type Result struct {
 	Title                string   // <= 60 characters; "" only when there is no visitor message
 	MostFrequentLanguage *string  // ISO 639-1 of the visitor's messages; nil when unknown
 	Keywords             []string // key words and phrases of the conversation, best first
+	Summary              *string  // a short summary; only a Refiner writes one, nil otherwise
 }
 
 // UnifiedAnalysis is the unified_analysis document.
@@ -118,9 +129,10 @@ func (r Result) Unified(analyzedAt time.Time) UnifiedAnalysis {
 	return u
 }
 
-// Refiner is the seam for an optional provider (an LLM) that refines the offline result:
-// title, topic, flags, summary. It must return quickly or honour ctx; on error the offline
-// result stands.
+// Refiner is the seam for an optional provider (an LLM, see package analysis/llm) that refines
+// the offline result: title, topic, flags, summary. It must return quickly or honour ctx; on
+// error the offline result stands. Its Flags are what counts: Refine derives IsFlagged and
+// FlagReason from them.
 type Refiner interface {
 	Refine(ctx context.Context, in Input, offline Result) (Result, error)
 }
@@ -208,25 +220,49 @@ func IsHandoffRequest(text string, extraKeywords []string) bool {
 	return flags.IsHandoffRequest(text, extraKeywords)
 }
 
-// AnalyzeContext is Analyze followed by the Refiner, if any.
+// AnalyzeContext is Analyze followed by the Analyzer's Refiner, if any.
 func (a *Analyzer) AnalyzeContext(ctx context.Context, in Input) Result {
 	r := a.Analyze(in)
 	if a.Refiner == nil {
 		return r
 	}
-	t := a.RefineTimeout
-	if t <= 0 {
-		t = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, t)
-	defer cancel()
-	if rr, err := a.Refiner.Refine(ctx, in, r); err == nil && ctx.Err() == nil {
-		if utf8.RuneCountInString(rr.Title) > MaxTitle {
-			rr.Title = cut(rr.Title, MaxTitle)
-		}
-		return rr
-	}
+	r, _ = Refine(ctx, a.Refiner, a.RefineTimeout, in, r)
 	return r
+}
+
+// Refine asks ref to refine the offline result within timeout (default 10 s). When ref errs,
+// or does not answer in time, Refine returns the offline result and the error. What ref says is
+// kept within the result's bounds: a title of at most MaxTitle characters, flags strongest
+// first with is_flagged and flag_reason following them, and the offline per-message insights.
+func Refine(ctx context.Context, ref Refiner, timeout time.Duration, in Input, offline Result) (Result, error) {
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rr, err := ref.Refine(ctx, in, offline)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return offline, err
+	}
+	if utf8.RuneCountInString(rr.Title) > MaxTitle {
+		rr.Title = cut(rr.Title, MaxTitle)
+	}
+	if rr.Title == "" {
+		rr.Title = offline.Title
+	}
+	if len(rr.Messages) != len(offline.Messages) {
+		rr.Messages = offline.Messages
+	}
+	SortFlags(rr.Flags)
+	rr.IsFlagged, rr.FlagReason = len(rr.Flags) > 0, nil
+	if rr.IsFlagged {
+		reason := rr.Flags[0].Reason
+		rr.FlagReason = &reason
+	}
+	return rr, nil
 }
 
 func isVisitor(m Message) bool { return m.Author == cv.AuthorVisitor }
@@ -396,8 +432,7 @@ func (a *Analyzer) flags(msgs []Message, sig []flags.Signals, scores []*sentimen
 	if n := len(msgs); n > 0 && isVisitor(msgs[n-1]) && now.Sub(msgs[n-1].CreatedAt) >= idle {
 		add(FlagUnanswered, "Visitor message left unanswered for "+roundDuration(now.Sub(msgs[n-1].CreatedAt)))
 	}
-	rank := map[string]int{FlagHumanRequested: 0, FlagAbusive: 1, FlagComplaint: 2, FlagCouldNotAnswer: 3, FlagUnanswered: 4}
-	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Kind] < rank[out[j].Kind] })
+	SortFlags(out)
 	return out
 }
 

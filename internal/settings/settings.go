@@ -35,6 +35,7 @@ type Settings struct {
 	HandoffKeywords  []string        `json:"handoff_keywords"`
 	RatingActive     *bool           `json:"rating_active"`
 	Channels         Channels        `json:"channels"`
+	LLM              *LLM            `json:"llm"` // nil: the offline analyzers only
 }
 
 // Duration is a Go duration written as a string ("24h", "90m").
@@ -94,6 +95,16 @@ func Parse(doc json.RawMessage) (Settings, error) {
 			}
 			var err error
 			if s.Channels, err = parseChannels(v); err != nil {
+				return s, err
+			}
+			continue
+		}
+		if k == "llm" {
+			if string(v) == "null" {
+				continue
+			}
+			var err error
+			if s.LLM, err = parseLLM(v); err != nil {
 				return s, err
 			}
 			continue
@@ -172,6 +183,7 @@ func (s Settings) Public() json.RawMessage {
 	_ = json.Unmarshal(b, &ch)
 	redactChannels(ch)
 	doc["channels"] = ch
+	doc["llm"] = s.LLM.public()
 	out, _ := json.Marshal(doc)
 	return out
 }
@@ -180,7 +192,7 @@ func (s Settings) doc() map[string]any {
 	out := map[string]any{
 		"topics": s.Topics, "auto_resolve_after": s.AutoResolveAfter, "link_tracking": s.LinkTracking,
 		"metadata_schema": s.MetadataSchema, "handoff_keywords": s.HandoffKeywords, "rating_active": s.RatingActive,
-		"channels": s.Channels,
+		"channels": s.Channels, "llm": s.LLM,
 	}
 	if s.MetadataSchema == nil {
 		out["metadata_schema"] = nil
@@ -203,6 +215,9 @@ func Patch(stored json.RawMessage, patch json.RawMessage) (Settings, error) {
 		if err := dec.Decode(&cur); err != nil {
 			return Settings{}, err
 		}
+	}
+	if cur == nil {
+		cur = map[string]any{} // nothing stored yet
 	}
 	merged := cv.MergePatch(cur, p)
 	b, err := json.Marshal(merged)

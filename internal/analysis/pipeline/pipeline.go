@@ -1,7 +1,8 @@
 // Package pipeline runs the analyzers on stored conversations: it is the handler of the
 // `analyze` jobs that every new message enqueues (coalesced per conversation), and the engine
 // of `parley analyze`. It reads the conversation, its messages and the assistant's settings,
-// runs the offline analyzers, and saves the result without changing the conversation's
+// runs the offline analyzers (refined by the assistant's language-model provider when its
+// settings name one: settings.llm), and saves the result without changing the conversation's
 // version.
 package pipeline
 
@@ -9,9 +10,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/parleyhq/parley/internal/analysis"
+	"github.com/parleyhq/parley/internal/analysis/llm"
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/settings"
 	"github.com/parleyhq/parley/internal/store"
@@ -25,6 +29,19 @@ type Pipeline struct {
 	Store    store.Store
 	Analyzer *analysis.Analyzer
 	Now      func() time.Time
+	// LLMClient sends the requests to the assistants' language-model providers; nil: the llm
+	// package's client. Redirects are never followed.
+	LLMClient *http.Client
+	// Logger hears when a provider fails and the offline result is kept (never the key or the
+	// conversation); nil: slog.Default().
+	Logger *slog.Logger
+}
+
+func (p *Pipeline) log() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
 }
 
 func (p *Pipeline) now() time.Time {
@@ -50,6 +67,7 @@ type unified struct {
 	Keywords []string        `json:"keywords"`
 	Flags    []analysis.Flag `json:"flags"`
 	Score    *float64        `json:"sentiment_score"`
+	Summary  *string         `json:"summary"` // the language model's; null without one
 }
 
 // Analyze analyses one conversation now.
@@ -78,9 +96,9 @@ func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID stri
 			HasSources: len(e.Message.SourcesGenerated) > 2, // more than "[]"
 		})
 	}
-	r := p.Analyzer.AnalyzeContext(ctx, in)
+	r := p.analyze(ctx, assistantID, conversationID, st.LLM, in)
 
-	u := unified{UnifiedAnalysis: r.Unified(now), Title: r.Title, Keywords: r.Keywords, Flags: r.Flags}
+	u := unified{UnifiedAnalysis: r.Unified(now), Title: r.Title, Keywords: r.Keywords, Flags: r.Flags, Summary: r.Summary}
 	if u.Keywords == nil {
 		u.Keywords = []string{}
 	}
@@ -124,6 +142,23 @@ func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID stri
 			RunAt: idle.Add(time.Second), Deadline: idle.Add(time.Minute)})
 	}
 	return nil
+}
+
+// analyze runs the offline analyzers and, when the assistant configured one, its language-model
+// provider within the configured timeout; when the provider fails the offline result stands.
+func (p *Pipeline) analyze(ctx context.Context, assistantID, conversationID string, cfg *settings.LLM, in analysis.Input) analysis.Result {
+	if !cfg.On() {
+		return p.Analyzer.AnalyzeContext(ctx, in)
+	}
+	r := p.Analyzer.Analyze(in)
+	ref := &llm.Refiner{Config: llm.Config{BaseURL: cfg.BaseURL, Model: cfg.Model, APIKey: cfg.APIKey}, Client: p.LLMClient,
+		Log: p.log().With("assistant", assistantID, "conversation", conversationID)}
+	rr, err := analysis.Refine(ctx, ref, cfg.Timeout(), in, r)
+	if err != nil {
+		p.log().Warn("language model failed, offline analysis kept", "assistant", assistantID, "conversation", conversationID,
+			"model", cfg.Model, "error", err.Error())
+	}
+	return rr
 }
 
 // messages reads the newest MaxMessages messages, oldest first.
