@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,4 +218,50 @@ func TestLLMTitleThroughTheAPI(t *testing.T) {
 			t.Errorf("llm after null: %v", l["llm"])
 		}
 	})
+}
+
+// TestLLMBreaker: a provider that keeps failing is skipped for a while (the offline result is
+// saved without waiting for it), then tried again; one success closes the breaker.
+func TestLLMBreaker(t *testing.T) {
+	ctx := context.Background()
+	st := enginetest.SQLite(t) // the breaker is the pipeline's, not the store's
+	var healthy atomic.Bool
+	fake := llmtest.New(t, func(llm.ChatRequest) llmtest.Reply {
+		if healthy.Load() {
+			return llmtest.Content(map[string]any{"title": "Back again"})
+		}
+		return llmtest.Reply{Status: 503, Body: `{"error": "overloaded"}`}
+	})
+	a, _ := st.CreateAssistant(ctx, "a")
+	if err := st.SaveSettings(ctx, a.ID, json.RawMessage(`{"llm": {"base_url": "`+fake.BaseURL()+`", "model": "m"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	p := &pipeline.Pipeline{Store: st, Analyzer: shared(), Logger: slog.New(slog.NewTextHandler(&logs, nil)), LLMCooldown: 300 * time.Millisecond}
+	c := create(t, st, a.ID, cv.NewConversation{Source: "widget", Messages: []cv.NewMessage{{Author: "visitor", Content: "Where is my parcel?"}}})[0]
+	analyse := func() {
+		t.Helper()
+		if err := p.Analyze(ctx, a.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range pipeline.BreakerFailures + 2 {
+		analyse()
+	}
+	if n := len(fake.Requests()); n != pipeline.BreakerFailures {
+		t.Errorf("%d requests while failing, want %d", n, pipeline.BreakerFailures)
+	}
+	if !strings.Contains(logs.String(), "skipped for a while") {
+		t.Errorf("the breaker did not say it opened: %s", logs.String())
+	}
+	healthy.Store(true)
+	time.Sleep(350 * time.Millisecond)
+	analyse()
+	analyse()
+	if n := len(fake.Requests()); n != pipeline.BreakerFailures+2 {
+		t.Errorf("%d requests after the cool-down, want %d", n, pipeline.BreakerFailures+2)
+	}
+	if got, _ := st.Conversation(ctx, a.ID, c.ID); got.Title == nil || *got.Title != "Back again" {
+		t.Errorf("title %v", got.Title)
+	}
 }

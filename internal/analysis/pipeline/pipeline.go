@@ -35,6 +35,11 @@ type Pipeline struct {
 	// Logger hears when a provider fails and the offline result is kept (never the key or the
 	// conversation); nil: slog.Default().
 	Logger *slog.Logger
+	// LLMCooldown is how long a provider that failed BreakerFailures times in a row is skipped
+	// (the offline result is saved meanwhile); 0: DefaultBreakerCooldown.
+	LLMCooldown time.Duration
+
+	breakers breakers
 }
 
 func (p *Pipeline) log() *slog.Logger {
@@ -151,12 +156,29 @@ func (p *Pipeline) analyze(ctx context.Context, assistantID, conversationID stri
 		return p.Analyzer.AnalyzeContext(ctx, in)
 	}
 	r := p.Analyzer.Analyze(in)
+	key := breakerKey(assistantID, cfg)
+	if p.breakers.open(key, time.Now()) {
+		p.log().Debug("language model skipped after repeated failures, offline analysis kept", "assistant", assistantID, "conversation", conversationID)
+		return r
+	}
 	ref := &llm.Refiner{Config: llm.Config{BaseURL: cfg.BaseURL, Model: cfg.Model, APIKey: cfg.APIKey}, Client: p.LLMClient,
 		Log: p.log().With("assistant", assistantID, "conversation", conversationID)}
 	rr, err := analysis.Refine(ctx, ref, cfg.Timeout(), in, r)
+	if err != nil && ctx.Err() != nil {
+		return rr // shutting down or the job's lease ran out: not the provider's fault
+	}
+	cooldown := p.LLMCooldown
+	if cooldown <= 0 {
+		cooldown = DefaultBreakerCooldown
+	}
+	opened := p.breakers.done(key, err == nil, time.Now(), cooldown)
 	if err != nil {
 		p.log().Warn("language model failed, offline analysis kept", "assistant", assistantID, "conversation", conversationID,
 			"model", cfg.Model, "error", err.Error())
+	}
+	if opened {
+		p.log().Warn("language model failed repeatedly, skipped for a while", "assistant", assistantID, "model", cfg.Model,
+			"failures", BreakerFailures, "skip", cooldown.String())
 	}
 	return rr
 }
