@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -96,6 +97,50 @@ func TestIntegrationsDocGo(t *testing.T) {
 	})
 	if used < 3 {
 		t.Errorf("the example uses the client %d times", used)
+	}
+}
+
+// docsRegion is a marked part of a client example: "// docs:start <name>" to "// docs:end".
+var docsRegion = regexp.MustCompile(`(?ms)^\t// docs:start (\S+)\n(.*?)^\t// docs:end\n`)
+
+// TestIntegrationsDocGoExamples: every Go block of the Go client section after the first (a
+// whole program, TestIntegrationsDocGo) is, verbatim, a marked part of a runnable example of
+// the client (which go test runs against a real server), and every marked part is in the doc.
+func TestIntegrationsDocGoExamples(t *testing.T) {
+	blocks := goBlock.FindAllStringSubmatch(docSections(t, "../../docs/integrations.md")["Go client"], -1)
+	if len(blocks) < 2 {
+		t.Fatalf("the Go client section has %d Go blocks", len(blocks))
+	}
+	files, err := filepath.Glob("../../client/example*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := map[string]string{} // code -> name
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range docsRegion.FindAllStringSubmatch(string(b), -1) {
+			var code strings.Builder
+			for _, line := range strings.SplitAfter(m[2], "\n") {
+				code.WriteString(strings.TrimPrefix(line, "\t"))
+			}
+			regions[code.String()] = filepath.Base(f) + ": " + m[1]
+		}
+	}
+	if len(regions) == 0 {
+		t.Fatal("no docs:start markers in the client's examples")
+	}
+	for _, b := range blocks[1:] {
+		if _, ok := regions[b[1]]; !ok {
+			t.Errorf("this Go block of the doc is no marked part of a client example:\n%s", b[1])
+			continue
+		}
+		delete(regions, b[1])
+	}
+	for code, name := range regions {
+		t.Errorf("%s is not in the doc:\n%s", name, code)
 	}
 }
 

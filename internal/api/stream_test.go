@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/apitest"
 	"github.com/parleyhq/parley/internal/store/enginetest"
@@ -101,6 +102,25 @@ func (c *sseClient) close() {
 	<-c.done
 }
 
+// opening returns the stream's opening block: comments and the id the stream starts after,
+// without data.
+func (c *sseClient) opening(t *testing.T) sseEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-c.events:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		if ev.Data != "" || len(ev.Comments) == 0 || !strings.HasPrefix(ev.Comments[0], "streaming the changes of assistant ") {
+			t.Errorf("opening block %+v", ev)
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no opening block within 10s")
+	}
+	return sseEvent{}
+}
+
 // next returns the next event with data (skipping comments), failing after a while.
 func (c *sseClient) next(t *testing.T) sseEvent {
 	t.Helper()
@@ -157,6 +177,9 @@ func TestStream(t *testing.T) {
 	each(t, func(t *testing.T, e *apitest.Env) {
 		A, B := e.A, e.B
 		s := openStream(t, e, A.Read, "")
+		if start, err := e.Store.LastChangeSeq(t.Context(), A.ID); err != nil || s.opening(t).ID != strconv.FormatInt(start, 10) {
+			t.Errorf("the opening block's id is not %d, where the stream starts (%v)", start, err)
+		}
 		id := obj(t, call(t, e, http.StatusCreated, "POST", convs, A.Write, map[string]any{"source": "api"}))["id"].(string)
 		call(t, e, http.StatusCreated, "POST", messages(id), A.Write, map[string]any{"author": "visitor", "content": "Hello"})
 		call(t, e, http.StatusCreated, "POST", convs, B.Write, map[string]any{"source": "api"}) // never on A's stream
@@ -200,6 +223,9 @@ func TestStream(t *testing.T) {
 			} else {
 				r = openStream(t, e, A.Read, resume.query)
 			}
+			if o := r.opening(t); o.ID != msg.ID {
+				t.Errorf("resumed after %s: the opening block's id is %q", msg.ID, o.ID)
+			}
 			for _, ch := range want {
 				ev := r.next(t)
 				b := checkEvent(t, ev, A.ID)
@@ -221,15 +247,36 @@ func TestStream(t *testing.T) {
 			r.quiet(t, 300*time.Millisecond)
 			r.close()
 		}
-		// From the start of the log.
+		// From the start of the log, through the Go client, which resumes with the same
+		// header; a write token reads too.
 		all, _ := e.Store.Changes(t.Context(), A.ID, 0, 100)
-		r := openStream(t, e, A.Write, "?last_event_id=0") // a write token reads too
-		for _, ch := range all {
-			if ev := r.next(t); ev.ID != strconv.FormatInt(ch.Seq, 10) {
-				t.Errorf("from 0: event %s, want %d", ev.ID, ch.Seq)
+		var got []client.StreamEvent
+		for ev, err := range clientOf(t, e, A.Write).Stream.Subscribe(t.Context(), client.StreamOptions{LastEventID: "0"}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got = append(got, ev); len(got) == len(all) {
+				break
 			}
 		}
-		r.close()
+		for i, ch := range all {
+			ev := got[i]
+			if ev.ID != strconv.FormatInt(ch.Seq, 10) || ev.Type != ch.Type || ev.AssistantID != A.ID || ev.Data.Conversation.ID != ch.ConversationID {
+				t.Errorf("from 0: event %s %s, want %d %s", ev.ID, ev.Type, ch.Seq, ch.Type)
+			}
+			var raw map[string]any
+			if err := json.Unmarshal(ev.Raw, &raw); err != nil || raw["id"] != ev.ID {
+				t.Errorf("from 0: event %s carries %s", ev.ID, ev.Raw)
+			}
+		}
+		refused := false
+		for _, err := range clientOf(t, e, A.Read).Stream.Subscribe(t.Context(), client.StreamOptions{LastEventID: "-1"}) {
+			clientError(t, "Subscribe(-1)", err, http.StatusBadRequest, "BAD_REQUEST", "Last-Event-ID")
+			refused = true
+		}
+		if !refused {
+			t.Error("Subscribe(-1) ended without an error")
+		}
 
 		// Mistakes.
 		wantError(t, e.Do("GET", streamP, A.Read, nil, "Last-Event-ID", "abc"), http.StatusBadRequest, "Last-Event-ID", "BAD_REQUEST")

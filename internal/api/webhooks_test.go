@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/client"
 	"github.com/parleyhq/parley/internal/apitest"
 )
 
@@ -16,9 +19,23 @@ var webhookShape = shape{
 	"created_at": "time", "updated_at": "time",
 }
 
+// clientError checks that err is a *client.Error with the status, code and field.
+func clientError(t testing.TB, what string, err error, status int, code, field string) {
+	t.Helper()
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("%s: %v, want a *client.Error", what, err)
+	}
+	if ce.Status != status || ce.Code != code || ce.Field != field || ce.Message == "" || len(ce.Errors) != 1 || len(ce.Errors[field]) != 1 {
+		t.Errorf("%s: %d %s %s %q %v, want %d %s %s", what, ce.Status, ce.Code, ce.Field, ce.Message, ce.Errors, status, code, field)
+	}
+}
+
 func TestWebhookEndpoints(t *testing.T) {
 	each(t, func(t *testing.T, e *apitest.Env) {
 		A, B := e.A, e.B
+		ctx := t.Context()
+		aw, ar, bw, br := clientOf(t, e, A.Write), clientOf(t, e, A.Read), clientOf(t, e, B.Write), clientOf(t, e, B.Read)
 		// Create: the secret is generated and shown once.
 		r := call(t, e, http.StatusCreated, "POST", hooks, A.Write, map[string]any{
 			"url": "https://crm.example.com/parley", "description": "CRM", "event_types": []string{"message.created", "conversation.resolved", "message.created"},
@@ -50,13 +67,17 @@ func TestWebhookEndpoints(t *testing.T) {
 		if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id {
 			t.Errorf("list %v", list)
 		}
-		if items := obj(t, call(t, e, http.StatusOK, "GET", hooks, B.Read, nil))["items"].([]any); len(items) != 0 {
-			t.Errorf("B sees A's endpoints: %v", items)
+		if items, err := br.Webhooks.List(ctx); err != nil || len(items) != 0 {
+			t.Errorf("B sees A's endpoints: %v %v", items, err)
+		}
+		if got, err := ar.Webhooks.Get(ctx, id); err != nil || got.ID != id || got.Secret != "" || !got.SecretSet || got.Description != "CRM" ||
+			!slices.Equal(got.EventTypes, []string{"conversation.resolved", "message.created"}) {
+			t.Errorf("Webhooks.Get: %+v %v", got, err)
 		}
 		// A chosen secret; every type.
-		mine := obj(t, call(t, e, http.StatusCreated, "POST", hooks+"/", A.Write, map[string]any{"url": "http://127.0.0.1:9/x", "secret": "my-own-secret-0123456789"}))
-		if mine["secret"] != "my-own-secret-0123456789" || len(mine["event_types"].([]any)) != 0 || mine["description"] != "" {
-			t.Errorf("created with a secret: %v", mine)
+		mine, err := aw.Webhooks.Create(ctx, client.NewWebhook{URL: "http://127.0.0.1:9/x", Secret: "my-own-secret-0123456789"})
+		if err != nil || mine.Secret != "my-own-secret-0123456789" || mine.EventTypes == nil || len(mine.EventTypes) != 0 || mine.Description != "" {
+			t.Errorf("created with a secret: %+v %v", mine, err)
 		}
 
 		// Update: fields, secret rotation (write-only), disable and enable.
@@ -71,9 +92,13 @@ func TestWebhookEndpoints(t *testing.T) {
 		if off["status"] != "disabled" || off["enabled"] != false || off["disabled_reason"] == nil || off["disabled_at"] == nil {
 			t.Errorf("disabled %v", off)
 		}
-		on := obj(t, call(t, e, http.StatusOK, "PATCH", hooks+"/"+id, A.Write, map[string]any{"enabled": true}))
-		if on["status"] != "enabled" || on["disabled_reason"] != nil || on["disabled_at"] != nil {
-			t.Errorf("enabled %v", on)
+		on, err := aw.Webhooks.Update(ctx, id, client.WebhookPatch{Enabled: client.Ptr(true)})
+		if err != nil || on.Status != "enabled" || !on.Enabled || on.DisabledReason != nil || on.DisabledAt != nil {
+			t.Errorf("enabled %+v %v", on, err)
+		}
+		if off, err := aw.Webhooks.Update(ctx, mine.ID, client.WebhookPatch{Enabled: client.Ptr(false)}); err != nil || off.Status != "disabled" || off.Enabled ||
+			off.DisabledReason == nil || *off.DisabledReason == "" || off.DisabledAt == nil {
+			t.Errorf("disabled through the client: %+v %v", off, err)
 		}
 
 		// Mistakes.
@@ -104,7 +129,14 @@ func TestWebhookEndpoints(t *testing.T) {
 		wantError(t, e.Do("PATCH", hooks+"/"+id, A.Read, map[string]any{"enabled": false}), http.StatusForbidden, "root", "PERMISSION_DENIED")
 		wantError(t, e.Do("DELETE", hooks+"/"+id, A.Read, nil), http.StatusForbidden, "root", "PERMISSION_DENIED")
 		wantError(t, e.Do("POST", hooks+"/"+id+"/deliveries/"+id+"/redeliver", A.Read, nil), http.StatusForbidden, "root", "PERMISSION_DENIED")
-		call(t, e, http.StatusOK, "GET", hooks+"/"+id+"/deliveries", A.Read, nil)
+		_, err = ar.Webhooks.Update(ctx, id, client.WebhookPatch{Description: client.Ptr("x")})
+		clientError(t, "Update(read token)", err, http.StatusForbidden, "PERMISSION_DENIED", "root")
+		clientError(t, "Delete(read token)", ar.Webhooks.Delete(ctx, id), http.StatusForbidden, "PERMISSION_DENIED", "root")
+		_, err = ar.Webhooks.Redeliver(ctx, id, id)
+		clientError(t, "Redeliver(read token)", err, http.StatusForbidden, "PERMISSION_DENIED", "root")
+		if page, err := ar.Webhooks.Deliveries(ctx, id, client.DeliveryOptions{}); err != nil || page.Items == nil || len(page.Items) != 0 || page.Count != 0 || page.NextCursor != nil {
+			t.Errorf("deliveries of a new endpoint: %+v %v", page, err)
+		}
 		wantError(t, e.Do("GET", hooks, "", nil), http.StatusUnauthorized, "root", "PERMISSION_DENIED")
 
 		// Another assistant's endpoint, and ids that cannot exist, are 404s.
@@ -114,6 +146,10 @@ func TestWebhookEndpoints(t *testing.T) {
 		wantError(t, e.Do("PATCH", hooks+"/"+id, B.Write, map[string]any{"enabled": false}), http.StatusNotFound, "root", "NOT_FOUND")
 		wantError(t, e.Do("DELETE", hooks+"/"+id, B.Write, nil), http.StatusNotFound, "root", "NOT_FOUND")
 		wantError(t, e.Do("GET", hooks+"/"+id+"/deliveries", B.Read, nil), http.StatusNotFound, "root", "NOT_FOUND")
+		_, err = bw.Webhooks.Redeliver(ctx, id, id)
+		clientError(t, "B's Redeliver", err, http.StatusNotFound, "NOT_FOUND", "root")
+		_, err = bw.Webhooks.Get(ctx, id)
+		clientError(t, "B's Get", err, http.StatusNotFound, "NOT_FOUND", "root")
 
 		// Deliveries: the envelope, parameters.
 		page := obj(t, call(t, e, http.StatusOK, "GET", hooks+"/"+id+"/deliveries/?status=failed&limit=5", A.Read, nil))
@@ -124,17 +160,35 @@ func TestWebhookEndpoints(t *testing.T) {
 				t.Errorf("deliveries%s: %d %s", q, r.Status, r.Body)
 			}
 		}
+		for _, bad := range []struct {
+			opts  client.DeliveryOptions
+			field string
+		}{{client.DeliveryOptions{Status: "done"}, "status"}, {client.DeliveryOptions{Cursor: "x"}, "cursor"}} {
+			_, err := ar.Webhooks.Deliveries(ctx, id, bad.opts)
+			clientError(t, "Deliveries "+bad.field, err, http.StatusBadRequest, "BAD_REQUEST", bad.field)
+		}
 
 		// Delete.
 		call(t, e, http.StatusNoContent, "DELETE", hooks+"/"+id, A.Write, nil)
 		wantError(t, e.Do("GET", hooks+"/"+id, A.Read, nil), http.StatusNotFound, "root", "NOT_FOUND")
 		wantError(t, e.Do("DELETE", hooks+"/"+id, A.Write, nil), http.StatusNotFound, "root", "NOT_FOUND")
+		if err := aw.Webhooks.Delete(ctx, mine.ID); err != nil {
+			t.Errorf("Webhooks.Delete: %v", err)
+		}
+		clientError(t, "Delete twice", aw.Webhooks.Delete(ctx, mine.ID), http.StatusNotFound, "NOT_FOUND", "root")
+		if items, err := ar.Webhooks.List(ctx); err != nil || len(items) != 0 {
+			t.Errorf("after deleting both: %+v %v", items, err)
+		}
 
 		// At most 20 endpoints.
-		for range 19 {
-			call(t, e, http.StatusCreated, "POST", hooks, A.Write, map[string]any{"url": "https://crm.example.com/"})
+		for range 20 {
+			if _, err := aw.Webhooks.Create(ctx, client.NewWebhook{URL: "https://crm.example.com/"}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		wantError(t, e.Do("POST", hooks, A.Write, map[string]any{"url": "https://crm.example.com/"}), http.StatusConflict, "root", "CONFLICT")
+		_, err = aw.Webhooks.Create(ctx, client.NewWebhook{URL: "https://crm.example.com/"})
+		clientError(t, "the 21st endpoint", err, http.StatusConflict, "CONFLICT", "root")
 	})
 }
 

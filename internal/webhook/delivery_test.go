@@ -72,6 +72,16 @@ func (w writer) delete(id string) {
 	w.env.Must(http.StatusNoContent, "DELETE", "/v1/api_core/conversations/"+id, w.tok, nil)
 }
 
+// apiClient is a Go client of a node with a token.
+func apiClient(t *testing.T, e *apitest.Env, token string) *client.Client {
+	t.Helper()
+	c, err := client.New(e.URL, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // createHook creates an endpoint through the API and returns its id and secret.
 func createHook(t *testing.T, e *apitest.Env, token string, body map[string]any) (id, secret string) {
 	t.Helper()
@@ -302,51 +312,64 @@ func TestDisabledAfterTheWindow(t *testing.T) {
 		hookID, secret := createHook(t, env, A.Write, map[string]any{"url": rcv.URL(), "event_types": []string{"conversation.created", "message.created"}})
 		rcv.setSecret(secret)
 		c := a.create()
-		hook := func() map[string]any {
-			var m map[string]any
-			env.Must(http.StatusOK, "GET", hooksPath+"/"+hookID, A.Read, nil).JSON(t, &m)
-			return m
+		// The endpoint and its deliveries, through the Go client.
+		ctx := t.Context()
+		aw, ar := apiClient(t, env, A.Write), apiClient(t, env, A.Read)
+		hook := func() *client.Webhook {
+			h, err := ar.Webhooks.Get(ctx, hookID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
 		}
-		eventually(t, 15*time.Second, "the endpoint disabled", func() bool { return hook()["status"] == "disabled" })
+		eventually(t, 15*time.Second, "the endpoint disabled", func() bool { return hook().Status == client.WebhookDisabled })
 		h := hook()
-		if reason, _ := h["disabled_reason"].(string); !strings.Contains(reason, "failed for 1s") || !strings.Contains(reason, "HTTP 500") {
-			t.Errorf("disabled_reason %q", reason)
+		if h.DisabledReason == nil || !strings.Contains(*h.DisabledReason, "failed for 1s") || !strings.Contains(*h.DisabledReason, "HTTP 500") {
+			t.Errorf("disabled_reason %v", h.DisabledReason)
 		}
-		if h["disabled_at"] == nil || h["enabled"] != false {
-			t.Errorf("disabled endpoint: %v", h)
+		if h.DisabledAt == nil || h.Enabled {
+			t.Errorf("disabled endpoint: %+v", h)
 		}
-		ds := deliveries(t, env, A.Read, hookID)
-		if len(ds) != 1 || ds[0]["status"] != "failed" || ds[0]["attempts"].(float64) < 3 || ds[0]["last_status_code"].(float64) != 500 ||
-			!strings.HasPrefix(ds[0]["last_error"].(string), "HTTP 500: receiver is failing") || ds[0]["completed_at"] == nil {
-			t.Fatalf("deliveries of the disabled endpoint: %v", ds)
+		failed, err := ar.Webhooks.Deliveries(ctx, hookID, client.DeliveryOptions{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		failedID := ds[0]["id"].(string)
+		ds := failed.Items
+		if len(ds) != 1 || ds[0].Status != client.DeliveryFailed || ds[0].Attempts < 3 || ds[0].LastStatusCode == nil || *ds[0].LastStatusCode != 500 ||
+			ds[0].LastError == nil || !strings.HasPrefix(*ds[0].LastError, "HTTP 500: receiver is failing") || ds[0].CompletedAt == nil {
+			t.Fatalf("deliveries of the disabled endpoint: %+v", ds)
+		}
+		failedID := ds[0].ID
 		redeliver := hooksPath + "/" + hookID + "/deliveries/" + failedID + "/redeliver"
 		env.Must(http.StatusConflict, "POST", redeliver, A.Write, nil)
+		if _, err := aw.Webhooks.Redeliver(ctx, hookID, failedID); !client.IsStatus(err, http.StatusConflict) {
+			t.Errorf("Redeliver to a disabled endpoint: %v", err)
+		}
 
 		// A change while disabled is kept for later; the receiver is fixed; enabled again.
 		a.message(c, "while disabled")
 		before, _, _ := rcv.snapshot()
 		rcv.setMode(modeUp, 0)
-		var enabled map[string]any
-		env.Must(http.StatusOK, "PATCH", hooksPath+"/"+hookID, A.Write, map[string]any{"enabled": true}).JSON(t, &enabled)
-		if enabled["status"] != "enabled" || enabled["disabled_reason"] != nil || enabled["disabled_at"] != nil {
-			t.Errorf("enabled again: %v", enabled)
+		enabled, err := aw.Webhooks.Update(ctx, hookID, client.WebhookPatch{Enabled: client.Ptr(true)})
+		if err != nil || enabled.Status != client.WebhookEnabled || enabled.DisabledReason != nil || enabled.DisabledAt != nil {
+			t.Errorf("enabled again: %+v %v", enabled, err)
 		}
 		eventually(t, 10*time.Second, "the change made while disabled delivered", func() bool {
 			got, _, _ := rcv.snapshot()
 			return len(got) > len(before)
 		})
 		// The failed delivery, by hand.
-		var d map[string]any
-		env.Must(http.StatusAccepted, "POST", redeliver, A.Write, nil).JSON(t, &d)
-		if d["id"] != failedID || d["status"] != "pending" {
-			t.Errorf("redeliver answered %v", d)
+		d, err := aw.Webhooks.Redeliver(ctx, hookID, failedID)
+		if err != nil || d.ID != failedID || d.Status != client.DeliveryPending {
+			t.Errorf("redeliver answered %+v %v", d, err)
 		}
 		eventually(t, 10*time.Second, "the redelivered delivery succeeded", func() bool {
-			for _, x := range deliveries(t, env, A.Read, hookID) {
-				if x["id"] == failedID {
-					return x["status"] == "succeeded"
+			for x, err := range ar.Webhooks.AllDeliveries(ctx, hookID, client.DeliveryOptions{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if x.ID == failedID {
+					return x.Status == client.DeliverySucceeded
 				}
 			}
 			return false
