@@ -18,6 +18,9 @@ import (
 // StreamService follows the assistant's changes as they commit: the live stream of
 // GET /v1/api_core/stream (Server-Sent Events), the same events as the webhooks. Any token of
 // the assistant can read it. Get it from Client.Stream.
+//
+// A stream never ends by itself: bound it with a context, not with http.Client.Timeout, which
+// cuts every connection after that time (the subscription then reconnects each time).
 type StreamService struct{ c *Client }
 
 // StreamOptions say where a subscription starts and how it reconnects.
@@ -62,8 +65,9 @@ const (
 // as long as the loop runs. When the connection is lost (a network error, the server
 // restarting, a silent connection), it reconnects with Last-Event-ID set to the id of the
 // last event it yielded, so that no change is lost or yielded twice. It yields an error and
-// ends when the server refuses the request (a bad token, a bad LastEventID: an *Error), or
-// when MaxFailures attempts in a row failed. It ends without an error when ctx is done.
+// ends when the server refuses the request (a bad token, a bad LastEventID: an *Error), when
+// MaxFailures attempts in a row failed, or when an event is not valid JSON. It ends without an
+// error when ctx is done.
 //
 // To resume later where a subscription ended, keep the ID of the last event handled and pass
 // it as LastEventID.
