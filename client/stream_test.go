@@ -375,7 +375,7 @@ func TestStreamIdle(t *testing.T) {
 	ev := start(t, enginetest.SQLite, &api.Config{StreamHeartbeat: time.Hour})
 	link := newCutter()
 	r, _ := client.New(ev.e.URL, ev.e.A.Read, client.WithHTTPClient(&http.Client{Transport: link}))
-	sub := subscribe(t, r, client.StreamOptions{IdleTimeout: 150 * time.Millisecond, RetryDelay: 10 * time.Millisecond})
+	sub := subscribe(t, r, client.StreamOptions{IdleTimeout: 400 * time.Millisecond, RetryDelay: 10 * time.Millisecond})
 	link.waitOpen(t)
 	if id := link.waitOpen(t); id != "0" { // no heartbeat: replaced, after the id the stream started at
 		t.Errorf("the silent stream reconnected with Last-Event-ID %q", id)
