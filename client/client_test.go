@@ -100,6 +100,15 @@ func TestEveryMethod(t *testing.T) {
 		if st.AutoResolveAfter != nil {
 			t.Errorf("Settings.Patch(null): %+v", st)
 		}
+		st = must[*client.Settings](t, "Settings.Patch llm")(c.Settings.Patch(ctx, map[string]any{
+			"llm": map[string]any{"base_url": "http://127.0.0.1:9/v1", "model": "small", "api_key": "sk-test-key", "timeout_ms": 2000}}))
+		if l := st.LLM; l == nil || l.BaseURL != "http://127.0.0.1:9/v1" || l.Model != "small" || !l.APIKeySet || !l.Enabled ||
+			l.TimeoutMS == nil || *l.TimeoutMS != 2000 || strings.Contains(string(st.Raw), "sk-test-key") {
+			t.Errorf("Settings.Patch(llm): %+v %s", l, st.Raw)
+		}
+		if st = must[*client.Settings](t, "Settings.Patch llm null")(c.Settings.Patch(ctx, map[string]any{"llm": nil})); st.LLM != nil {
+			t.Errorf("Settings.Patch(llm null): %+v", st.LLM)
+		}
 		_, err := c.Settings.Patch(ctx, map[string]any{"colour": "blue"})
 		wantError(t, "Settings.Patch(unknown)", err, 422, client.CodeValidation, "colour")
 		_, err = ev.r.Settings.Patch(ctx, map[string]any{"link_tracking": true})

@@ -19,7 +19,19 @@ type Settings struct {
 	HandoffKeywords  []string        `json:"handoff_keywords"`
 	RatingActive     *bool           `json:"rating_active"`
 	Channels         json.RawMessage `json:"channels"`
-	Raw              json.RawMessage `json:"-"`
+	// LLM is the analysis' language-model provider (nil: the offline analyzers only).
+	LLM *LLMSettings    `json:"llm"`
+	Raw json.RawMessage `json:"-"`
+}
+
+// LLMSettings are the analysis' OpenAI-compatible language-model provider as reads show it:
+// the API key is write-only (set it with Patch, as "api_key"), APIKeySet stands for it.
+type LLMSettings struct {
+	BaseURL   string `json:"base_url"`
+	Model     string `json:"model"`
+	APIKeySet bool   `json:"api_key_set"`
+	TimeoutMS *int   `json:"timeout_ms"` // nil: the server's default
+	Enabled   bool   `json:"enabled"`
 }
 
 func (s *Settings) UnmarshalJSON(b []byte) error {
