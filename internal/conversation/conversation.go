@@ -166,6 +166,9 @@ type Event struct {
 	Message        *Message
 	Log            *Log
 	TrackedLink    *TrackedLink
+	// FromChannel marks a message that came in from its platform (a channel finds it again
+	// by the platform's id for an edit or a deletion). Stored, not shown.
+	FromChannel bool
 }
 
 // Message is the data of a message event, with exactly the reference's fields.

@@ -53,7 +53,7 @@ type stagedJob struct {
 	now                         time.Time
 }
 
-// Rows per multi-row statement (at most 8 placeholders each, far below either engine's limit).
+// Rows per multi-row statement (at most 9 placeholders each, far below either engine's limit).
 const batchRows = 100
 
 // readKnown reads which of the batch's external ids the assistant already has.
@@ -98,15 +98,15 @@ func (s *Store) flush(ctx context.Context, tx *sql.Tx, b *createBatch) error {
 	for start := 0; start < len(b.events); start += batchRows {
 		chunk := b.events[start:min(start+batchRows, len(b.events))]
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO events (id, conversation_rid, assistant_id, ord, type, created_at, external_id, data) VALUES `)
-		args := make([]any, 0, 8*len(chunk))
+		sb.WriteString(`INSERT INTO events (id, conversation_rid, assistant_id, ord, type, created_at, external_id, data, from_channel) VALUES `)
+		args := make([]any, 0, 9*len(chunk))
 		for i, e := range chunk {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
-			args = append(args, e.ev.ID, e.rid, e.assistantID, e.ev.Ord, e.ev.Type, s.d.Time(e.ev.CreatedAt), e.ev.ExternalID, e.data)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			args = append(args, e.ev.ID, e.rid, e.assistantID, e.ev.Ord, e.ev.Type, s.d.Time(e.ev.CreatedAt), e.ev.ExternalID, e.data, fromChannel(e.ev))
 		}
 		if _, err := tx.ExecContext(ctx, s.q(sb.String()), args...); err != nil {
 			return err

@@ -45,13 +45,22 @@ func (s *Store) addEvent(ctx context.Context, tx *sql.Tx, c *cv.Conversation, ev
 		st.events = append(st.events, stagedEvent{ev: ev, data: string(b), rid: c.RowID, assistantID: c.AssistantID})
 		return ev, nil
 	}
-	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO events (id, conversation_rid, assistant_id, ord, type, created_at, external_id, data)
- VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING rid`),
-		ev.ID, c.RowID, c.AssistantID, ev.Ord, ev.Type, s.d.Time(ev.CreatedAt), ev.ExternalID, string(b)).Scan(&ev.RowID)
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO events (id, conversation_rid, assistant_id, ord, type, created_at, external_id, data, from_channel)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING rid`),
+		ev.ID, c.RowID, c.AssistantID, ev.Ord, ev.Type, s.d.Time(ev.CreatedAt), ev.ExternalID, string(b), fromChannel(ev)).Scan(&ev.RowID)
 	if err != nil {
 		return ev, err
 	}
 	return ev, s.countEvent(ctx, tx, c, &ev)
+}
+
+// fromChannel is the events.from_channel of ev: 1 for a message from its platform that has the
+// platform's id (the partial index events_channel_external holds those alone).
+func fromChannel(ev cv.Event) int {
+	if ev.FromChannel && ev.ExternalID != nil {
+		return 1
+	}
+	return 0
 }
 
 // appendTx adds a message to c (changing c's derived fields, not saving c). A message whose
@@ -114,7 +123,7 @@ func (s *Store) appendMsg(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m
 		Content: m.Content, Author: m.Author, HandoffState: m.HandoffState, ClientMetadata: m.ClientMetadata,
 		SourcesGenerated: orEmptyArray(m.SourcesGenerated), IsWelcome: m.IsWelcome, Attachments: orEmptyArray(m.Attachments),
 	}
-	ev, err := s.addEvent(ctx, tx, c, cv.Event{Type: cv.EventMessage, CreatedAt: at, ExternalID: m.ExternalID, Message: msg}, doc)
+	ev, err := s.addEvent(ctx, tx, c, cv.Event{Type: cv.EventMessage, CreatedAt: at, ExternalID: m.ExternalID, Message: msg, FromChannel: m.FromChannel}, doc)
 	if err != nil {
 		return ev, false, err
 	}

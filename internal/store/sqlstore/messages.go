@@ -34,7 +34,9 @@ func (s *Store) ConversationByExternalID(ctx context.Context, assistantID, sourc
 }
 
 // MessageByExternalID finds the newest message with externalID among the conversations of
-// source.
+// source, of the messages that came in from the platform (not those imported through the
+// API: their ids are unique per conversation only, and indexing them all by assistant made
+// every imported message an insert at a random place of that index).
 func (s *Store) MessageByExternalID(ctx context.Context, assistantID, source, externalID string) (cv.Event, error) {
 	if !validID(assistantID) {
 		return cv.Event{}, cv.ErrNotFound
@@ -42,7 +44,7 @@ func (s *Store) MessageByExternalID(ctx context.Context, assistantID, source, ex
 	var conversationID string
 	row := s.r.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+`, c.id FROM events e
  JOIN conversations c ON c.rid = e.conversation_rid
- WHERE e.assistant_id = $1 AND e.external_id = $2 AND e.type = 'message' AND c.source = $3
+ WHERE e.assistant_id = $1 AND e.external_id = $2 AND e.from_channel = 1 AND e.type = 'message' AND c.source = $3
  ORDER BY e.rid DESC LIMIT 1`), assistantID, externalID, source)
 	ev, err := scanEvent(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &conversationID)...) }), "")
 	ev.ConversationID = conversationID
