@@ -162,6 +162,14 @@ func TestBrowser(t *testing.T) {
 		t.Helper()
 		run(ctx, "viewport", chromedp.EmulateViewport(width, height))
 		time.Sleep(150 * time.Millisecond)
+		// At a phone's width nothing may make the page scroll sideways.
+		var r sideways
+		if err := json.Unmarshal([]byte(eval(ctx, "JSON.stringify("+sidewaysJS+")")), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Doc > r.Viewport || r.Body > r.Viewport {
+			t.Errorf("%s: the page scrolls sideways (document %d px, body %d px, viewport %d px); too wide: %v", name, r.Doc, r.Body, r.Viewport, r.Wide)
+		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)

@@ -136,6 +136,10 @@ func TestFirefox(t *testing.T) {
 	if err := p.Eval(ctx, `document.activeElement.id`, &id); err != nil || id != "q" {
 		t.Fatalf("after Tab the focus is on %q (%v)", id, err)
 	}
+	var focused bool
+	if err := p.Eval(ctx, `document.hasFocus() && document.activeElement.matches(":focus-visible")`, &focused); err != nil || !focused {
+		t.Errorf("the page has no focus or the field does not match :focus-visible (%v)", err)
+	}
 	if err := p.MarkDocument(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,9 @@ type Page struct {
 	ID string
 }
 
-// Page returns the browser's first tab.
+// Page opens a tab, brings it to the front with the focus, and closes the tab Firefox started
+// with: in headless Firefox that first tab never has the focus (document.hasFocus() stays
+// false, :focus and :focus-visible never match), a tab opened over WebDriver BiDi does.
 func (b *Browser) Page(ctx context.Context) (*Page, error) {
 	var tree struct {
 		Contexts []struct {
@@ -35,10 +37,21 @@ func (b *Browser) Page(ctx context.Context) (*Page, error) {
 	if err := b.Call(ctx, "browsingContext.getTree", map[string]any{"maxDepth": 0}, &tree); err != nil {
 		return nil, err
 	}
-	if len(tree.Contexts) == 0 {
-		return b.NewPage(ctx, "")
+	p, err := b.NewPage(ctx, "")
+	if err != nil {
+		return nil, err
 	}
-	return &Page{b: b, ID: tree.Contexts[0].Context}, nil
+	for _, c := range tree.Contexts {
+		if err := b.Call(ctx, "browsingContext.close", map[string]any{"context": c.Context}, nil); err != nil {
+			return nil, err
+		}
+	}
+	return p, p.Activate(ctx)
+}
+
+// Activate brings the page to the front of its window and gives it the focus.
+func (p *Page) Activate(ctx context.Context) error {
+	return p.b.Call(ctx, "browsingContext.activate", map[string]any{"context": p.ID}, nil)
 }
 
 // NewPage opens a tab; with a user context (from NewUserContext) it has cookies and storage of
@@ -409,4 +422,37 @@ func localValue(a any) (any, error) {
 		return map[string]any{"type": "number", "value": x}, nil
 	}
 	return nil, fmt.Errorf("argument of type %T: pass a string, number, bool, nil or *RemoteValue", a)
+}
+
+// AddPreloadScript runs a function declaration in every new document of every page before the
+// document's own scripts, from now on.
+func (b *Browser) AddPreloadScript(ctx context.Context, fn string) error {
+	return b.Call(ctx, "script.addPreloadScript", map[string]any{"functionDeclaration": fn}, nil)
+}
+
+// LogEntry is a log.entryAdded event: a console call or an uncaught error of a page.
+type LogEntry struct {
+	Level  string `json:"level"` // debug, info, warn, error
+	Type   string `json:"type"`  // console, javascript
+	Text   string `json:"text"`
+	Source struct {
+		Context string `json:"context"`
+	} `json:"source"`
+	StackTrace *struct {
+		CallFrames []struct {
+			URL          string `json:"url"`
+			FunctionName string `json:"functionName"`
+			LineNumber   int    `json:"lineNumber"`
+			ColumnNumber int    `json:"columnNumber"`
+		} `json:"callFrames"`
+	} `json:"stackTrace"`
+}
+
+// Where is the first frame of the entry's stack, if it has one.
+func (e LogEntry) Where() string {
+	if e.StackTrace == nil || len(e.StackTrace.CallFrames) == 0 {
+		return ""
+	}
+	f := e.StackTrace.CallFrames[0]
+	return fmt.Sprintf("%s:%d:%d", f.URL, f.LineNumber+1, f.ColumnNumber+1)
 }
