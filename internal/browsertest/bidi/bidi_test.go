@@ -67,6 +67,9 @@ func TestFirefox(t *testing.T) {
 <input id="q" name="q"><button id="go" type="submit">Go</button></form>
 <a id="link" href="/done?q=link">link</a>
 <script>console.error("logged " + 1 + 1)</script>`)
+		case "/csp":
+			w.Header().Set("Content-Security-Policy", "style-src 'self'")
+			fmt.Fprint(w, `<!doctype html><title>csp</title><p style="color: red">inline style</p>`)
 		case "/done":
 			fmt.Fprintf(w, `<!doctype html><title>done</title><p id="got">%s</p>`, r.URL.Query().Get("q"))
 		}
@@ -176,6 +179,27 @@ func TestFirefox(t *testing.T) {
 	}
 	if _, err := p.Element(ctx, "#missing"); err == nil {
 		t.Error("a missing element was found")
+	}
+
+	// A preload script runs before the page's own content: here it reports CSP violations.
+	if err := b.AddPreloadScript(ctx, `() => document.addEventListener("securitypolicyviolation", (e) => console.error("violated " + e.violatedDirective))`); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Navigate(ctx, srv.URL+"/csp"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+wait:
+	for {
+		select {
+		case l := <-logs:
+			if strings.HasPrefix(l, "violated style-src") {
+				break wait
+			}
+		case <-deadline:
+			t.Error("the preload script reported no CSP violation")
+			break wait
+		}
 	}
 
 	png, err := p.Screenshot(ctx)

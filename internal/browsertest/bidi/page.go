@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -197,8 +198,20 @@ func (p *Page) Element(ctx context.Context, selector string) (*RemoteValue, erro
 }
 
 // Click scrolls the element matching selector into view and clicks its centre with the mouse,
-// as a person would: whatever is on top at that point gets the click.
+// as a person would: whatever is on top at that point gets the click. When the page replaces
+// the element meanwhile (a live update), Click finds it again.
 func (p *Page) Click(ctx context.Context, selector string) error {
+	var err error
+	for range 3 {
+		if err = p.click(ctx, selector); !isStale(err) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+func (p *Page) click(ctx context.Context, selector string) error {
 	el, err := p.Element(ctx, selector)
 	if err != nil {
 		return err
@@ -214,6 +227,12 @@ func (p *Page) Click(ctx context.Context, selector string) error {
 			map[string]any{"type": "pointerUp", "button": 0},
 		},
 	})
+}
+
+// isStale reports whether err says an element found earlier is no longer in the document.
+func isStale(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Code == "no such node" || e.Code == "no such element")
 }
 
 // Keys presses and releases each key in turn (KeyTab, KeyEnter, or a character).
