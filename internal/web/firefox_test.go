@@ -208,6 +208,28 @@ func TestFirefox(t *testing.T) {
 		viewport(laptopW, laptopH)
 	}
 
+	// Screen readers: what they announce comes from Firefox's accessibility tree, which the
+	// test asks for elements by role and accessible name.
+	named := func(role, name string) {
+		t.Helper()
+		n, err := p.ByRole(ctx, role, name)
+		must("find the "+role+" "+strconv.Quote(name), err)
+		if len(n) == 0 {
+			t.Errorf("%s: no %s named %q for screen readers", str("location.pathname"), role, name)
+		}
+	}
+	// labelled fails for visible form fields and buttons without a label or accessible name.
+	labelled := func() {
+		t.Helper()
+		var bare []string
+		must("find unlabelled fields", p.Eval(ctx, `[...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")].filter((el) =>
+			el.getClientRects().length && !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby") && !(el.tagName === "BUTTON" && el.textContent.trim())
+		).map((el) => el.outerHTML.slice(0, 120))`, &bare))
+		if len(bare) > 0 {
+			t.Errorf("%s: fields without a label: %v", str("location.pathname"), bare)
+		}
+	}
+
 	// Signed out, the inbox sends the browser to sign in; it comes back to the inbox after.
 	viewport(laptopW, laptopH)
 	navigate("open the inbox signed out", in, "#email")
@@ -247,6 +269,13 @@ func TestFirefox(t *testing.T) {
 		t.Error("the rows show no sentiment badges")
 	}
 	phoneAndLaptop("inbox")
+	named("navigation", "Main")
+	named("navigation", "Views")
+	named("search", "Search and filter conversations")
+	named("searchbox", "Search conversations")
+	named("list", "Conversations")
+	named("main", "")
+	labelled()
 
 	// At a phone's width the inbox is still usable: the search field and the rows fit the
 	// screen and are big enough to tap.
@@ -371,6 +400,11 @@ func TestFirefox(t *testing.T) {
 		t.Error("the reply is not in the timeline")
 	}
 	phoneAndLaptop("conversation")
+	named("textbox", "Reply to "+str(`document.querySelector("#conv-head h1").firstChild.textContent.trim()`))
+	named("button", "Send reply")
+	named("button", "Resolve")
+	named("complementary", "Conversation details")
+	labelled()
 	follow("resolve", "#done", click(`[data-action="resolve"]`))
 	if s := str(`document.querySelector("#status").textContent`); s != "Resolved" {
 		t.Errorf("after resolving the status shows %q", s)
@@ -439,6 +473,12 @@ func TestFirefox(t *testing.T) {
 		}
 	}
 	checkDrawn(laptopW)
+	var titles []string
+	must("chart titles", p.Eval(ctx, `[...document.querySelectorAll("svg[data-chart] > title")].map((t) => t.textContent)`, &titles))
+	for _, title := range titles {
+		named("image", title) // role="img": Firefox computes the role ARIA 1.3 calls image
+	}
+	labelled()
 	shot("analytics-laptop", laptopW, laptopH)
 	shot("analytics-phone", phoneW, phoneH)
 	checkDrawn(phoneW)
@@ -446,6 +486,7 @@ func TestFirefox(t *testing.T) {
 
 	navigate("settings", e.URL+"/a/"+aid+"/settings", "#general")
 	phoneAndLaptop("settings")
+	labelled()
 	step("done")
 	t.Logf("screenshots: %s", shots)
 	fmt.Fprintln(os.Stderr, "dashboard screenshots (Firefox):", shots)

@@ -64,7 +64,7 @@ func TestFirefox(t *testing.T) {
 		switch r.URL.Path {
 		case "/":
 			fmt.Fprint(w, `<!doctype html><title>t</title><form action="/done" method="get">
-<input id="q" name="q"><button id="go" type="submit">Go</button></form>
+<input id="q" name="q" aria-label="Query"><button id="go" type="submit">Go</button></form>
 <a id="link" href="/done?q=link">link</a>
 <script>console.error("logged " + 1 + 1)</script>`)
 		case "/csp":
@@ -125,6 +125,12 @@ func TestFirefox(t *testing.T) {
 	}
 	if got.W != 390 || got.Title != "t" {
 		t.Errorf("viewport and title: %+v", got)
+	}
+	if n, err := p.ByRole(ctx, "textbox", "Query"); err != nil || len(n) != 1 {
+		t.Errorf("the textbox named Query by its accessible role and name: %d found (%v)", len(n), err)
+	}
+	if n, err := p.ByRole(ctx, "textbox", "Nothing"); err != nil || len(n) != 0 {
+		t.Errorf("a textbox named Nothing: %d found (%v)", len(n), err)
 	}
 	var se *bidi.ScriptError
 	if err := p.Eval(ctx, `nope.nope`, nil); !asScriptError(err, &se) {

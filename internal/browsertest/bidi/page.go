@@ -475,3 +475,23 @@ func (e LogEntry) Where() string {
 	f := e.StackTrace.CallFrames[0]
 	return fmt.Sprintf("%s:%d:%d", f.URL, f.LineNumber+1, f.ColumnNumber+1)
 }
+
+// ByRole finds the elements whose computed accessible role and name, as the browser's
+// accessibility tree (what a screen reader reads) has them, are role and name; an empty role or
+// name matches any. Roles are the computed ones: Firefox calls role="img" "image".
+func (p *Page) ByRole(ctx context.Context, role, name string) ([]RemoteValue, error) {
+	value := map[string]any{}
+	if role != "" {
+		value["role"] = role
+	}
+	if name != "" {
+		value["name"] = name
+	}
+	var r struct {
+		Nodes []RemoteValue `json:"nodes"`
+	}
+	err := p.b.Call(ctx, "browsingContext.locateNodes", map[string]any{
+		"context": p.ID, "locator": map[string]any{"type": "accessibility", "value": value},
+	}, &r)
+	return r.Nodes, err
+}
