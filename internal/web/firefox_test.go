@@ -111,7 +111,8 @@ func firefox(t *testing.T) (context.Context, *bidi.Browser, *bidi.Page, func() [
 // TestFirefox drives the dashboard in headless Firefox over WebDriver BiDi: sign in, the inbox
 // and its counts, search, the keyboard path from the search field to a conversation, a
 // conversation taken over, answered and resolved (with a visitor's message arriving live), the
-// analytics charts, and every page at a phone's width without sideways scrolling. It writes
+// analytics charts, what screen readers are given (from Firefox's accessibility tree), no script
+// errors or CSP violations, and every page at a phone's width without sideways scrolling. It writes
 // screenshots named firefox-* beside TestBrowser's, in os.TempDir()/parley-screenshots.
 func TestFirefox(t *testing.T) {
 	ctx, _, p, pageErrors := firefox(t)
