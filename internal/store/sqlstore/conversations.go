@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,6 +150,7 @@ func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, assistantID string, 
 				}
 				break
 			}
+			read := c
 			added := false
 			for i := range n.Messages {
 				_, created, err := s.appendLogged(ctx, tx, &c, &n.Messages[i], now)
@@ -160,7 +162,7 @@ func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, assistantID string, 
 			if !added {
 				return store.Created{Conversation: c}, nil
 			}
-			if err := s.saveTx(ctx, tx, &c, now); err != nil {
+			if err := s.saveTx(ctx, tx, &read, &c, now); err != nil {
 				return store.Created{}, err
 			}
 			return store.Created{Conversation: c}, s.analyzeLater(ctx, tx, &c, now)
@@ -241,7 +243,7 @@ func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, assistantID string, 
 	if len(n.Messages) > 0 {
 		if !sameDerived(&c, &final) {
 			c.Version = 0 // messages do not count as changes of a new conversation
-			if err := s.saveTx(ctx, tx, &c, now); err != nil {
+			if err := s.saveTx(ctx, tx, nil, &c, now); err != nil {
 				return store.Created{}, err
 			}
 		}
@@ -307,11 +309,54 @@ func searchMeta(c *cv.Conversation) string {
 	return search.Normalize(strings.Join(parts, " "))
 }
 
-// saveTx writes every mutable column of c back with the next version.
-func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, now time.Time) error {
-	meta, err := metaJSON(c.ClientMetadata)
+// saveTx writes c back with the next version: updated_at, version and the mutable columns
+// whose values differ from prev, the row as read in this transaction (every mutable column
+// when prev is nil). Setting fewer columns is most of a message's write cost saved: SQLite
+// rewrites the entries of every index that holds a column of the SET list, whether or not its
+// value changed, and PostgreSQL compares fewer values for its triggers.
+func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, prev, c *cv.Conversation, now time.Time) error {
+	vals, err := s.rowValues(c)
 	if err != nil {
 		return err
+	}
+	var old [len(savedColumns)]any
+	if prev != nil {
+		if old, err = s.rowValues(prev); err != nil {
+			return err
+		}
+	}
+	c.Version++
+	c.UpdatedAt = now
+	var b strings.Builder
+	b.WriteString(`UPDATE conversations SET updated_at = $1, version = $2`)
+	args := make([]any, 2, len(savedColumns)+3)
+	args[0], args[1] = s.d.Time(now), c.Version
+	for i, col := range savedColumns {
+		if prev != nil && sameArg(old[i], vals[i]) {
+			continue
+		}
+		args = append(args, vals[i])
+		b.WriteString(", " + col + " = $" + strconv.Itoa(len(args)))
+	}
+	args = append(args, c.RowID)
+	b.WriteString(` WHERE rid = $` + strconv.Itoa(len(args)))
+	_, err = tx.ExecContext(ctx, s.q(b.String()), args...)
+	return err
+}
+
+// savedColumns are the columns saveTx may write besides updated_at and version, in the order
+// of rowValues.
+var savedColumns = [...]string{"last_message_at", "title", "terminated", "resolution_status", "has_unread_messages",
+	"last_message_content", "most_frequent_language", "assignee_type", "assignee_id", "assignee_name", "visitor_name",
+	"visitor_email", "visitor_phone_number", "visitor_label", "client_metadata", "last_visitor_message_at",
+	"unified_analysis", "sentiment", "topic", "is_flagged", "event_count", "message_count", "rating"}
+
+// rowValues are the arguments that store c's savedColumns.
+func (s *Store) rowValues(c *cv.Conversation) ([len(savedColumns)]any, error) {
+	var out [len(savedColumns)]any
+	meta, err := metaJSON(c.ClientMetadata)
+	if err != nil {
+		return out, err
 	}
 	var analysis any
 	if len(c.UnifiedAnalysis) > 0 {
@@ -321,7 +366,7 @@ func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, now 
 	if c.Rating != nil {
 		b, err := json.Marshal(c.Rating)
 		if err != nil {
-			return err
+			return out, err
 		}
 		rating = string(b)
 	}
@@ -329,20 +374,30 @@ func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, now 
 	if c.LastVisitorMessageAt != nil {
 		lastVisitor = s.d.Time(*c.LastVisitorMessageAt)
 	}
-	c.Version++
-	c.UpdatedAt = now
-	_, err = tx.ExecContext(ctx, s.q(`UPDATE conversations SET updated_at = $2, last_message_at = $3, title = $4, terminated = $5,
- resolution_status = $6, has_unread_messages = $7, last_message_content = $8, most_frequent_language = $9,
- assignee_type = $10, assignee_id = $11, assignee_name = $12, visitor_name = $13, visitor_email = $14,
- visitor_phone_number = $15, visitor_label = $16, client_metadata = $17, last_visitor_message_at = $18,
- unified_analysis = $19, sentiment = $20, topic = $21, is_flagged = $22, version = $23, event_count = $24,
- message_count = $25, rating = $26 WHERE rid = $1`),
-		c.RowID, s.d.Time(now), s.d.Time(c.LastMessageAt), c.Title, c.Terminated,
-		c.ResolutionStatus, c.HasUnreadMessages, c.LastMessageContent, c.MostFrequentLanguage,
-		c.Assignee.Type, c.Assignee.ID, c.Assignee.Name, c.VisitorName, c.VisitorEmail,
-		c.VisitorPhoneNumber, c.VisitorLabel, meta, lastVisitor,
-		analysis, c.Sentiment, c.Topic, c.IsFlagged, c.Version, c.EventCount, c.MessageCount, rating)
-	return err
+	out = [...]any{s.d.Time(c.LastMessageAt), c.Title, c.Terminated, c.ResolutionStatus, c.HasUnreadMessages,
+		c.LastMessageContent, c.MostFrequentLanguage, c.Assignee.Type, c.Assignee.ID, c.Assignee.Name, c.VisitorName,
+		c.VisitorEmail, c.VisitorPhoneNumber, c.VisitorLabel, meta, lastVisitor,
+		analysis, c.Sentiment, c.Topic, c.IsFlagged, c.EventCount, c.MessageCount, rating}
+	return out, nil
+}
+
+// sameArg reports whether two of rowValues' arguments store the same value.
+func sameArg(a, b any) bool {
+	deref := func(v any) any {
+		if p, ok := v.(*string); ok {
+			if p == nil {
+				return nil
+			}
+			return *p
+		}
+		return v
+	}
+	a, b = deref(a), deref(b)
+	if ta, ok := a.(time.Time); ok {
+		tb, ok := b.(time.Time)
+		return ok && ta.Equal(tb)
+	}
+	return a == b
 }
 
 // UpdateConversation changes a conversation through fn, recording the log events it returns.
@@ -381,7 +436,7 @@ func (s *Store) UpdateConversation(ctx context.Context, assistantID, id string, 
 				return err
 			}
 		}
-		if err := s.saveTx(ctx, tx, &c, now); err != nil {
+		if err := s.saveTx(ctx, tx, &prev, &c, now); err != nil {
 			return err
 		}
 		out = c

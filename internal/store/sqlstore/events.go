@@ -180,12 +180,13 @@ func (s *Store) AppendMessage(ctx context.Context, assistantID, conversationID s
 		if err != nil {
 			return err
 		}
+		read := c
 		now := s.clock()
 		ev, created, err = s.appendLogged(ctx, tx, &c, &m, now)
 		if err != nil || !created {
 			return err
 		}
-		if err := s.saveTx(ctx, tx, &c, now); err != nil {
+		if err := s.saveTx(ctx, tx, &read, &c, now); err != nil {
 			return err
 		}
 		return s.analyzeLater(ctx, tx, &c, now)

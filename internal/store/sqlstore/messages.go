@@ -69,6 +69,7 @@ func (s *Store) EditMessage(ctx context.Context, assistantID, conversationID, me
 		if err != nil {
 			return err
 		}
+		read := c
 		ev, err := scanEvent(tx.QueryRowContext(ctx, s.q(`SELECT `+eventColumns+` FROM events e
  WHERE e.conversation_rid = $1 AND e.id = $2 AND e.type = 'message'`), c.RowID, messageID), c.ID)
 		if err != nil {
@@ -100,7 +101,7 @@ func (s *Store) EditMessage(ctx context.Context, assistantID, conversationID, me
 		if err := s.rebuildSearchBody(ctx, tx, c.RowID); err != nil {
 			return err
 		}
-		if err := s.saveTx(ctx, tx, &c, now); err != nil {
+		if err := s.saveTx(ctx, tx, &read, &c, now); err != nil {
 			return err
 		}
 		changed = true
