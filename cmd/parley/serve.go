@@ -77,7 +77,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runner := jobs.New(st, jobs.Options{Logger: log})
 	// Analysis: every new message makes its conversation due (coalesced per conversation).
 	analyzer := analysis.New()
-	runner.Handle(store.JobAnalyze, (&pipeline.Pipeline{Store: st, Analyzer: analyzer, Logger: log}).Handle)
+	(&pipeline.Pipeline{Store: st, Analyzer: analyzer, Logger: log}).Register(runner)
 	deliverReplies(st, log, runner)
 	if ws, ok := st.(interface{ SetJobNotify(func()) }); ok {
 		ws.SetJobNotify(runner.Wake)

@@ -7,9 +7,12 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleyhq/parley/internal/store"
@@ -17,6 +20,11 @@ import (
 
 // Handler does one job. An error retries it later; wrap it with Permanent to give up at once.
 type Handler func(ctx context.Context, j store.Job) error
+
+// BatchHandler does several jobs of one kind at once (claimed together, completed together):
+// work whose cost is mostly the transactions around it. It returns one error per job, in the
+// order of js (nil: done); an error retries that job alone, as a Handler's does.
+type BatchHandler func(ctx context.Context, js []store.Job) []error
 
 // FailHandler learns that a job failed for good (a permanent error, or its last attempt),
 // with the error of that attempt; it runs before the job is marked failed.
@@ -34,7 +42,10 @@ func IsPermanent(err error) bool { return errors.As(err, new(permanent)) }
 
 // Options tune a Runner.
 type Options struct {
-	Workers     int           // concurrent jobs (default 2)
+	// Workers is how many jobs of the kinds with a Handler run at once (default 2), and how
+	// many batches of each kind with a BatchHandler: a backlog of batched work (analysis)
+	// never holds up the others (channel replies).
+	Workers     int
 	Poll        time.Duration // how often to look for due jobs when not woken (default 250ms)
 	Lease       time.Duration // how long a claimed job is ours before others may take it (default 2m)
 	MaxAttempts int           // attempts before a job fails for good (default 12)
@@ -49,8 +60,10 @@ type Runner struct {
 	st       store.Store
 	opt      Options
 	handlers map[string]Handler
+	batches  map[string]batchKind
 	onFail   map[string]FailHandler
 	wake     chan struct{}
+	lastWake atomic.Int64
 	log      *slog.Logger
 }
 
@@ -74,17 +87,44 @@ func New(st store.Store, opt Options) *Runner {
 	if opt.Backoff == nil {
 		opt.Backoff = Backoff
 	}
-	return &Runner{st: st, opt: opt, handlers: map[string]Handler{}, onFail: map[string]FailHandler{}, wake: make(chan struct{}, 1), log: opt.Logger}
+	return &Runner{st: st, opt: opt, handlers: map[string]Handler{}, batches: map[string]batchKind{}, onFail: map[string]FailHandler{}, wake: make(chan struct{}, 1), log: opt.Logger}
 }
 
 // Handle registers the handler of a kind. Call before Run.
 func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
 
+type batchKind struct {
+	size int
+	h    BatchHandler
+}
+
+// HandleBatch registers the batch handler of a kind: it gets up to size due jobs at a time
+// (fewer when fewer are due: a batch never waits to fill up). Call before Run.
+func (r *Runner) HandleBatch(kind string, size int, h BatchHandler) {
+	r.batches[kind] = batchKind{size: max(1, size), h: h}
+}
+
 // OnFail registers what to do when a job of kind fails for good. Call before Run.
 func (r *Runner) OnFail(kind string, h FailHandler) { r.onFail[kind] = h }
 
-// Wake makes the runner look for due jobs now (cheap; never blocks).
+// Wake makes the runner look for due jobs now (cheap; never blocks). The store calls it when
+// it has enqueued work (a new message, ...), so it also tells that writes are coming in: see
+// LastWake.
 func (r *Runner) Wake() {
+	r.lastWake.Store(time.Now().UnixNano())
+	r.poke()
+}
+
+// LastWake is when Wake was last called (zero: never): background work that should yield to
+// ingestion (the analysis) looks at it.
+func (r *Runner) LastWake() time.Time {
+	if n := r.lastWake.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+func (r *Runner) poke() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -100,15 +140,30 @@ func Backoff(attempts int) time.Duration {
 
 // Run works until ctx ends, then lets the jobs in hand finish and returns.
 func (r *Runner) Run(ctx context.Context) error {
-	kinds := make([]string, 0, len(r.handlers))
+	var kinds, batchKinds []string
 	for k := range r.handlers {
 		kinds = append(kinds, k)
 	}
+	for k := range r.batches {
+		batchKinds = append(batchKinds, k)
+	}
+	sort.Strings(batchKinds)
 	slots := make(chan struct{}, r.opt.Workers)
+	batchSlots := map[string]chan struct{}{}
+	for _, k := range batchKinds {
+		batchSlots[k] = make(chan struct{}, r.opt.Workers)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	claim := func(kinds []string, n int) []store.Job {
+		jobs, err := r.st.ClaimJobs(ctx, kinds, n, r.opt.Lease)
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("claim jobs", "err", err)
+		}
+		return jobs
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -116,28 +171,41 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-timer.C:
 		case <-r.wake:
 		}
-		for {
-			free := r.opt.Workers - len(slots)
-			if free == 0 {
-				break
-			}
-			jobs, err := r.st.ClaimJobs(ctx, kinds, free, r.opt.Lease)
-			if err != nil {
-				if ctx.Err() == nil {
-					r.log.Error("claim jobs", "err", err)
+		for more := true; more; {
+			more = false
+			// Single jobs first: they are the ones someone waits for (channel replies).
+			if free := r.opt.Workers - len(slots); free > 0 && len(kinds) > 0 {
+				jobs := claim(kinds, free)
+				for _, j := range jobs {
+					slots <- struct{}{}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						defer func() { <-slots; r.poke() }()
+						r.run(j)
+					}()
 				}
-				break
+				more = more || len(jobs) == free
 			}
-			for _, j := range jobs {
-				slots <- struct{}{}
+			for _, k := range batchKinds {
+				bs, b := batchSlots[k], r.batches[k]
+				if len(bs) == cap(bs) {
+					continue
+				}
+				jobs := claim([]string{k}, b.size)
+				if len(jobs) == 0 {
+					continue
+				}
+				bs <- struct{}{}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					defer func() { <-slots; r.Wake() }()
-					r.run(j)
+					defer func() { <-bs; r.poke() }()
+					r.runBatch(b.h, jobs)
 				}()
+				more = more || len(jobs) == b.size
 			}
-			if len(jobs) < free {
+			if ctx.Err() != nil {
 				break
 			}
 		}
@@ -149,6 +217,59 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		timer.Reset(r.opt.Poll)
 	}
+}
+
+// runBatch does a batch of jobs and records each outcome: the done ones in one statement.
+func (r *Runner) runBatch(h BatchHandler, js []store.Job) {
+	hctx, cancel := context.WithTimeout(context.Background(), r.opt.Lease)
+	defer cancel()
+	errs := r.safeBatch(hctx, h, js)
+	ctx, cancelBook := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelBook()
+	done := make([]int64, 0, len(js))
+	for i, j := range js {
+		if errs[i] == nil {
+			done = append(done, j.ID)
+		}
+	}
+	if len(done) > 0 {
+		if err := r.st.CompleteJobs(ctx, done); err != nil {
+			r.log.Error("complete jobs", "kind", js[0].Kind, "jobs", len(done), "err", err)
+		}
+	}
+	for i, j := range js {
+		if errs[i] != nil {
+			r.failedAttempt(ctx, j, errs[i])
+		}
+	}
+}
+
+// safeBatch runs h on js. When it panics, each job runs again alone, so that only the job
+// that panics fails (for good); a handler that answers with the wrong number of errors fails
+// every job of the batch (to be retried).
+func (r *Runner) safeBatch(ctx context.Context, h BatchHandler, js []store.Job) (errs []error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if len(js) == 1 {
+				r.log.Error("job panicked", "kind", js[0].Kind, "key", js[0].Key, "panic", v)
+				errs = []error{Permanent(errors.New("panic in job handler"))}
+				return
+			}
+			errs = make([]error, len(js))
+			for i := range js {
+				errs[i] = r.safeBatch(ctx, h, js[i:i+1])[0]
+			}
+		}
+	}()
+	errs = h(ctx, js)
+	if len(errs) != len(js) {
+		err := fmt.Errorf("batch handler returned %d results for %d jobs", len(errs), len(js))
+		errs = make([]error, len(js))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
 }
 
 // run does one job. It runs to the end even when the runner is stopping (a graceful shutdown
@@ -167,6 +288,11 @@ func (r *Runner) run(j store.Job) {
 		}
 		return
 	}
+	r.failedAttempt(ctx, j, err)
+}
+
+// failedAttempt records a failed attempt of j: retried later with backoff, or failed for good.
+func (r *Runner) failedAttempt(ctx context.Context, j store.Job, err error) {
 	final := j.Attempts >= r.opt.MaxAttempts || IsPermanent(err)
 	r.log.Warn("job failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "final", final, "err", err)
 	if final {

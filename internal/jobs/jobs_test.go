@@ -193,3 +193,100 @@ func TestRunnerOnFailAndBackoff(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerBatches: a batch handler gets several jobs at once, never more than its size; two
+// runners (two processes) never run a job twice; a failed job of a batch is retried alone,
+// a panic fails only the job that causes it, and single-job kinds run beside the batches.
+func TestRunnerBatches(t *testing.T) {
+	enginetest.ForEach(t, func(t *testing.T, open enginetest.Opener) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		st := open(t)
+		a, _ := st.CreateAssistant(ctx, "a")
+		const n, size = 60, 8
+		var runs sync.Map
+		var biggest, batches, flakyFails atomic.Int32
+		batch := func(ctx context.Context, js []store.Job) []error {
+			batches.Add(1)
+			if int32(len(js)) > biggest.Load() {
+				biggest.Store(int32(len(js)))
+			}
+			if len(js) > size {
+				t.Errorf("batch of %d jobs, size %d", len(js), size)
+			}
+			for _, j := range js {
+				if j.Key == "panics" {
+					panic("boom")
+				}
+			}
+			errs := make([]error, len(js))
+			for i, j := range js {
+				switch {
+				case j.Key == "flaky" && j.Attempts == 1:
+					flakyFails.Add(1)
+					errs[i] = errors.New("first attempt fails")
+					continue
+				}
+				if _, dup := runs.LoadOrStore(j.Key, true); dup {
+					t.Errorf("job %s ran twice", j.Key)
+				}
+			}
+			return errs
+		}
+		keys := []string{"flaky", "panics"}
+		for i := range n - 2 {
+			keys = append(keys, string(rune('a'+i%26))+string(rune('a'+i/26)))
+		}
+		for _, key := range keys {
+			if err := st.EnqueueJob(ctx, store.NewJob{Kind: "b", Key: key, AssistantID: a.ID, RunAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.EnqueueJob(ctx, store.NewJob{Kind: "s", Key: "single", AssistantID: a.ID, RunAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		var single atomic.Int32
+		var wg sync.WaitGroup
+		for range 2 {
+			r := jobs.New(st, jobs.Options{Workers: 2, Poll: 10 * time.Millisecond, MaxAttempts: 3, Backoff: func(int) time.Duration { return time.Millisecond }})
+			r.HandleBatch("b", size, batch)
+			r.Handle("s", func(context.Context, store.Job) error { single.Add(1); return nil })
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = r.Run(ctx) }()
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			stats, err := st.JobStats(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats["b"]["pending"]+stats["b"]["running"]+stats["s"]["pending"]+stats["s"]["running"] == 0 {
+				if stats["b"]["failed"] != 1 {
+					t.Errorf("stats %v, want the panicking job failed", stats)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("jobs left: %v", stats)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		count := 0
+		runs.Range(func(any, any) bool { count++; return true })
+		if count != n-1 {
+			t.Errorf("%d jobs done, want %d", count, n-1)
+		}
+		if flakyFails.Load() != 1 {
+			t.Errorf("flaky job failed %d times, want 1", flakyFails.Load())
+		}
+		if biggest.Load() < 2 {
+			t.Errorf("largest batch %d, want several jobs at once", biggest.Load())
+		}
+		if single.Load() != 1 {
+			t.Errorf("single job ran %d times, want 1", single.Load())
+		}
+		t.Logf("%d batches, largest %d", batches.Load(), biggest.Load())
+	})
+}

@@ -90,6 +90,11 @@ type Store interface {
 	// SaveAnalysis stores a conversation's analysis. It is not a change by anyone: the version
 	// stays, so that it never makes an operator's If-Match fail.
 	SaveAnalysis(ctx context.Context, assistantID, conversationID string, a cv.Analysis) (cv.Conversation, error)
+	// SaveAnalyses stores several analyses in one transaction, each as SaveAnalysis does, and
+	// enqueues the follow-up job each one names. A conversation deleted since is skipped: its
+	// entry in the returned slice is cv.ErrNotFound (nil for the others). Any other error
+	// stores nothing.
+	SaveAnalyses(ctx context.Context, in []AnalysisSave) ([]error, error)
 
 	// ClaimIdempotencyKey claims key for a request with the given fingerprint. When the key is
 	// new (or its record older than IdempotencyTTL) it is claimed and claimed is true. Otherwise
@@ -159,8 +164,9 @@ type Store interface {
 	// ClaimJobs takes up to n due jobs of the given kinds for lease; a job whose lease ran out
 	// (its worker died) is due again. Safe with several processes.
 	ClaimJobs(ctx context.Context, kinds []string, n int, lease time.Duration) ([]Job, error)
-	// CompleteJob removes a finished job.
+	// CompleteJob removes a finished job; CompleteJobs several in one statement.
 	CompleteJob(ctx context.Context, id int64) error
+	CompleteJobs(ctx context.Context, ids []int64) error
 	// RetryJob schedules a failed job again at `at`, or marks it failed for good when final.
 	RetryJob(ctx context.Context, id int64, at time.Time, errMsg string, final bool) error
 	// JobStats counts jobs by kind and state (for metrics and tests).
@@ -237,6 +243,15 @@ type Job struct {
 	Attempts    int
 	RunAt       time.Time
 	CreatedAt   time.Time
+}
+
+// AnalysisSave is one conversation's analysis for SaveAnalyses.
+type AnalysisSave struct {
+	AssistantID, ConversationID string
+	Analysis                    cv.Analysis
+	// Then, when not nil, is enqueued in the same transaction (a later look at the
+	// conversation), coalesced as EnqueueJob coalesces.
+	Then *NewJob
 }
 
 // IdempotencyTTL is how long a stored response answers retries of its Idempotency-Key.

@@ -12,11 +12,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/internal/analysis"
 	"github.com/parleyhq/parley/internal/analysis/llm"
 	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/settings"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -39,7 +42,33 @@ type Pipeline struct {
 	// (the offline result is saved meanwhile); 0: DefaultBreakerCooldown.
 	LLMCooldown time.Duration
 
-	breakers breakers
+	// LLMParallel bounds the requests to language-model providers waited for at once
+	// (0: DefaultLLMParallel).
+	LLMParallel int
+
+	breakers   breakers
+	slotsOnce  sync.Once
+	slots      chan struct{} // GOMAXPROCS
+	yieldSlot  chan struct{} // 1, while ingestion runs
+	yield      sync.Mutex    // one batch at a time while ingestion runs
+	saving     sync.Mutex    // one SaveAnalyses at a time
+	lastIngest func() time.Time
+	llmOnce    sync.Once
+	llmSlots   chan struct{}
+}
+
+// DefaultLLMParallel is the default of Pipeline.LLMParallel.
+const DefaultLLMParallel = 4
+
+func (p *Pipeline) llmParallel() chan struct{} {
+	p.llmOnce.Do(func() {
+		n := p.LLMParallel
+		if n <= 0 {
+			n = DefaultLLMParallel
+		}
+		p.llmSlots = make(chan struct{}, n)
+	})
+	return p.llmSlots
 }
 
 func (p *Pipeline) log() *slog.Logger {
@@ -56,13 +85,124 @@ func (p *Pipeline) now() time.Time {
 	return time.Now()
 }
 
-// Handle is the job handler of store.JobAnalyze.
+// Handle is the job handler of store.JobAnalyze, one job at a time; HandleBatch is faster.
 func (p *Pipeline) Handle(ctx context.Context, j store.Job) error {
-	err := p.Analyze(ctx, j.AssistantID, j.Key)
-	if errors.Is(err, cv.ErrNotFound) {
-		return nil // deleted since
+	return p.HandleBatch(ctx, []store.Job{j})[0]
+}
+
+// BatchSize is how many analysis jobs Register has the runner claim at once.
+const BatchSize = 32
+
+// Register makes p the handler of store.JobAnalyze on r, in batches of BatchSize, yielding to
+// ingestion: while r is being woken by new work (see jobs.Runner.LastWake), the analysis runs
+// one batch at a time on one core and then pauses IngestYield times as long as the batch took.
+func (p *Pipeline) Register(r *jobs.Runner) {
+	p.lastIngest = r.LastWake
+	r.HandleBatch(store.JobAnalyze, BatchSize, p.HandleBatch)
+}
+
+// Ingestion first: while new work came in within IngestQuiet, the analysis takes at most about
+// 1/(1+IngestYield) of one core (and of the writer), and catches up when ingestion pauses.
+const (
+	IngestQuiet = 500 * time.Millisecond
+	IngestYield = 3
+)
+
+// HandleBatch is the batch handler of store.JobAnalyze: it reads and analyses the jobs'
+// conversations in parallel (the offline analysis of GOMAXPROCS at once) and saves every
+// analysis, and the later looks they ask for, in one transaction. A conversation deleted since
+// is done.
+func (p *Pipeline) HandleBatch(ctx context.Context, js []store.Job) []error {
+	if p.lastIngest == nil || time.Since(p.lastIngest()) >= IngestQuiet {
+		return p.handleBatch(ctx, js, p.parallel())
 	}
-	return err
+	p.parallel() // makes yieldSlot
+	p.yield.Lock()
+	defer p.yield.Unlock()
+	start := time.Now()
+	errs := p.handleBatch(ctx, js, p.yieldSlot)
+	pause := min(IngestYield*time.Since(start), time.Second)
+	select {
+	case <-time.After(pause):
+	case <-ctx.Done():
+	}
+	return errs
+}
+
+func (p *Pipeline) handleBatch(ctx context.Context, js []store.Job, slots chan struct{}) []error {
+	errs := make([]error, len(js))
+	saves := make([]*store.AnalysisSave, len(js))
+	// The settings of each assistant of the batch, read once.
+	sets := map[string]*settingsResult{}
+	for _, j := range js {
+		if sets[j.AssistantID] == nil {
+			sets[j.AssistantID] = p.settings(ctx, j.AssistantID)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, j := range js {
+		if err := sets[j.AssistantID].err; err != nil {
+			errs[i] = err
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			saves[i], errs[i] = p.prepare(ctx, j.AssistantID, j.Key, sets[j.AssistantID].st, slots)
+		}()
+	}
+	wg.Wait()
+	var in []store.AnalysisSave
+	var at []int
+	for i := range js {
+		if errors.Is(errs[i], cv.ErrNotFound) {
+			errs[i] = nil // deleted since
+		}
+		if saves[i] != nil && errs[i] == nil {
+			in = append(in, *saves[i])
+			at = append(at, i)
+		}
+	}
+	if len(in) == 0 {
+		return errs
+	}
+	// One save at a time: two batches' transactions would wait for each other's locks (the
+	// rollup rows of PostgreSQL, SQLite's writer) anyway, and could deadlock.
+	p.saving.Lock()
+	res, err := p.Store.SaveAnalyses(ctx, in)
+	p.saving.Unlock()
+	for k, i := range at {
+		if err != nil {
+			errs[i] = err
+		} else if res[k] != nil && !errors.Is(res[k], cv.ErrNotFound) {
+			errs[i] = res[k]
+		}
+	}
+	return errs
+}
+
+type settingsResult struct {
+	st  settings.Settings
+	err error
+}
+
+func (p *Pipeline) settings(ctx context.Context, assistantID string) *settingsResult {
+	doc, err := p.Store.Settings(ctx, assistantID)
+	if err != nil {
+		return &settingsResult{err: err}
+	}
+	st, err := settings.Parse(doc)
+	return &settingsResult{st: st, err: err}
+}
+
+// parallel bounds the conversations read and analysed at once (the CPU-bound part; waits
+// for a language model do not count): GOMAXPROCS.
+func (p *Pipeline) parallel() chan struct{} {
+	p.slotsOnce.Do(func() {
+		p.slots = make(chan struct{}, runtime.GOMAXPROCS(0))
+		p.yieldSlot = make(chan struct{}, 1)
+	})
+	return p.slots
 }
 
 // unified is the unified_analysis document: the reference's keys plus extensions.
@@ -77,21 +217,44 @@ type unified struct {
 
 // Analyze analyses one conversation now.
 func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID string) error {
-	c, err := p.Store.Conversation(ctx, assistantID, conversationID)
+	set := p.settings(ctx, assistantID)
+	if set.err != nil {
+		return set.err
+	}
+	a, err := p.prepare(ctx, assistantID, conversationID, set.st, p.parallel())
 	if err != nil {
 		return err
+	}
+	res, err := p.Store.SaveAnalyses(ctx, []store.AnalysisSave{*a})
+	if err != nil {
+		return err
+	}
+	return res[0]
+}
+
+// prepare reads and analyses a conversation and returns what to save.
+// It holds one of slots while it reads and analyses offline.
+func (p *Pipeline) prepare(ctx context.Context, assistantID, conversationID string, st settings.Settings, slots chan struct{}) (*store.AnalysisSave, error) {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	held := true
+	release := func() {
+		if held {
+			<-slots
+			held = false
+		}
+	}
+	defer release()
+	c, err := p.Store.Conversation(ctx, assistantID, conversationID)
+	if err != nil {
+		return nil, err
 	}
 	events, err := p.messages(ctx, assistantID, c)
 	if err != nil {
-		return err
-	}
-	doc, err := p.Store.Settings(ctx, assistantID)
-	if err != nil {
-		return err
-	}
-	st, err := settings.Parse(doc)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	now := p.now()
 	in := analysis.Input{Topics: st.Topics, HandoffKeywords: st.HandoffKeywords, Now: now}
@@ -101,7 +264,8 @@ func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID stri
 			HasSources: len(e.Message.SourcesGenerated) > 2, // more than "[]"
 		})
 	}
-	r := p.analyze(ctx, assistantID, conversationID, st.LLM, in)
+	r := p.analyze(ctx, assistantID, conversationID, st.LLM, in, release)
+	release()
 
 	u := unified{UnifiedAnalysis: r.Unified(now), Title: r.Title, Keywords: r.Keywords, Flags: r.Flags, Summary: r.Summary}
 	if u.Keywords == nil {
@@ -115,7 +279,7 @@ func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID stri
 	}
 	a := cv.Analysis{IsFlagged: r.IsFlagged, Language: r.MostFrequentLanguage, MessageInsights: map[string]json.RawMessage{}}
 	if a.Unified, err = json.Marshal(u); err != nil {
-		return err
+		return nil, err
 	}
 	a.Sentiment, a.Topic = u.Sentiment, u.Topic
 	if r.Title != "" {
@@ -133,32 +297,47 @@ func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID stri
 		}
 		b, err := json.Marshal(r.Messages[i])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		a.MessageInsights[e.ID] = b
 	}
-	if _, err := p.Store.SaveAnalysis(ctx, assistantID, conversationID, a); err != nil {
-		return err
-	}
+	save := &store.AnalysisSave{AssistantID: assistantID, ConversationID: conversationID, Analysis: a}
 	// Whether the visitor "left" (resolved) or was "left unanswered" (flagged) depends on time
 	// passing: look again once the conversation has been quiet long enough.
 	if idle := c.LastMessageAt.Add(analysis.DefaultIdleAfter); idle.After(now) {
-		return p.Store.EnqueueJob(ctx, store.NewJob{Kind: store.JobAnalyze, Key: c.ID, AssistantID: assistantID,
-			RunAt: idle.Add(time.Second), Deadline: idle.Add(time.Minute)})
+		save.Then = &store.NewJob{Kind: store.JobAnalyze, Key: c.ID, AssistantID: assistantID,
+			RunAt: idle.Add(time.Second), Deadline: idle.Add(time.Minute)}
 	}
-	return nil
+	return save, nil
 }
 
 // analyze runs the offline analyzers and, when the assistant configured one, its language-model
 // provider within the configured timeout; when the provider fails the offline result stands.
-func (p *Pipeline) analyze(ctx context.Context, assistantID, conversationID string, cfg *settings.LLM, in analysis.Input) analysis.Result {
+// The offline part is CPU work: release (the parallel slot) is called before the wait for the
+// provider, which may take a provider's whole timeout.
+func (p *Pipeline) analyze(ctx context.Context, assistantID, conversationID string, cfg *settings.LLM, in analysis.Input, release func()) analysis.Result {
 	if !cfg.On() {
 		return p.Analyzer.AnalyzeContext(ctx, in)
 	}
 	r := p.Analyzer.Analyze(in)
+	release()
 	key := breakerKey(assistantID, cfg)
 	if p.breakers.open(key, time.Now()) {
 		p.log().Debug("language model skipped after repeated failures, offline analysis kept", "assistant", assistantID, "conversation", conversationID)
+		return r
+	}
+	// A batch waits for its providers together; a provider's requests wait for a turn among
+	// LLMParallel. One that could not finish before the job's lease runs out is not asked (the
+	// conversation is looked at again after its next messages, or when it has been quiet).
+	llmSlots := p.llmParallel()
+	select {
+	case llmSlots <- struct{}{}:
+		defer func() { <-llmSlots }()
+	case <-ctx.Done():
+		return r
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < cfg.Timeout()+5*time.Second {
+		p.log().Warn("language model skipped: the analysis job's lease would run out, offline analysis kept", "assistant", assistantID, "conversation", conversationID)
 		return r
 	}
 	ref := &llm.Refiner{Config: llm.Config{BaseURL: cfg.BaseURL, Model: cfg.Model, APIKey: cfg.APIKey}, Client: p.LLMClient,

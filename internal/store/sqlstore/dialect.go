@@ -66,6 +66,9 @@ type Dialect interface {
 	// SetMessageField ($1 conversation row id, $2 event id, $3 JSON) sets one field of a
 	// message's data (message_insights, feedback).
 	SetMessageField(field string) string
+	// SetMessageFields ($1 conversation row id, then n pairs: event id, JSON) sets one field
+	// of the data of n messages in one statement (MessageFieldsCase builds its CASE).
+	SetMessageFields(field string, n int) string
 	// MetadataKeys is a table expression, joined to conversation alias c, with one row per
 	// top-level key of c's client_metadata, the key in column k.key.
 	MetadataKeys() string

@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
@@ -102,6 +105,10 @@ func (s *Store) ClaimJobs(ctx context.Context, kinds []string, n int, lease time
 		}
 		return rows.Err()
 	})
+	// RETURNING gives the rows in the order they were updated: oldest due first again.
+	slices.SortFunc(out, func(a, b store.Job) int {
+		return cmp.Or(a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID))
+	})
 	return out, err
 }
 
@@ -109,6 +116,23 @@ func (s *Store) ClaimJobs(ctx context.Context, kinds []string, n int, lease time
 func (s *Store) CompleteJob(ctx context.Context, id int64) error {
 	_, err := s.w.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE rid = $1`), id)
 	return err
+}
+
+// CompleteJobs removes finished jobs, many in one statement.
+func (s *Store) CompleteJobs(ctx context.Context, ids []int64) error {
+	const per = 500
+	for start := 0; start < len(ids); start += per {
+		part := ids[start:min(start+per, len(ids))]
+		ph := make([]string, len(part))
+		args := make([]any, len(part))
+		for i, id := range part {
+			ph[i], args[i] = fmt.Sprintf("$%d", i+1), id
+		}
+		if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE rid IN (`+strings.Join(ph, ", ")+`)`), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RetryJob schedules a job again, or fails it for good. When newer work on the same key is

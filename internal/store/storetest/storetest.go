@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 	group(t, open, "EachConversation", eachTests)
 	group(t, open, "MetadataKeys", metadataKeyTests)
 	group(t, open, "Analytics", analyticsTests)
+	group(t, open, "Analyses", analysisTests)
 	group(t, open, "Isolation", isolationTests)
 	group(t, open, "WidgetSessions", widgetTests)
 	group(t, open, "Links", linkTests)
