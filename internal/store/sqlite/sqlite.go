@@ -52,7 +52,7 @@ func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
-	w, err := sql.Open(driverName, dsn()+"&_txlock=immediate")
+	w, err := sql.Open(writerDriverName, dsn()+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,9 @@ func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.
 	// working memory that the allocator keeps (measured in docs/performance.md).
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(2, runtime.GOMAXPROCS(0)))
-	return sqlstore.New(w, r, Dialect{}, now), nil
+	st := sqlstore.New(w, r, Dialect{}, now)
+	st.EnableGroupCommit() // one writer connection: concurrent writes share commits
+	return st, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

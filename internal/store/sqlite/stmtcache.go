@@ -22,11 +22,22 @@ const stmtCacheSize = 256
 
 const driverName = "sqlite-parley"
 
+// writerDriverName is the writer's driver: its statements run to the end whatever their
+// context. SQLite answers an interrupted write inside a transaction by rolling the whole
+// transaction back, and with group commit that transaction holds other requests' writes too;
+// a request whose context has ended fails before its next statement instead (database/sql
+// checks the context first).
+const writerDriverName = "sqlite-parley-writer"
+
 func init() {
-	sql.Register(driverName, cachingDriver{&sqlite.Driver{}})
+	sql.Register(driverName, cachingDriver{d: &sqlite.Driver{}})
+	sql.Register(writerDriverName, cachingDriver{d: &sqlite.Driver{}, uninterrupted: true})
 }
 
-type cachingDriver struct{ d driver.Driver }
+type cachingDriver struct {
+	d             driver.Driver
+	uninterrupted bool
+}
 
 // innerConn is what the modernc connection implements and database/sql uses.
 type innerConn interface {
@@ -50,7 +61,7 @@ func (d cachingDriver) Open(name string) (driver.Conn, error) {
 		c.Close()
 		return nil, errors.New("sqlite: the driver's connection lacks an interface the statement cache needs")
 	}
-	return &cachingConn{innerConn: ic, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
+	return &cachingConn{innerConn: ic, byQuery: map[string]*list.Element{}, lru: list.New(), uninterrupted: d.uninterrupted}, nil
 }
 
 type cachedStmt struct {
@@ -61,8 +72,9 @@ type cachedStmt struct {
 
 type cachingConn struct {
 	innerConn
-	byQuery map[string]*list.Element
-	lru     *list.List // front: most recently used
+	byQuery       map[string]*list.Element
+	lru           *list.List // front: most recently used
+	uninterrupted bool       // see writerDriverName
 }
 
 // stmt returns the cached statement of query, preparing it if needed; ok is false when the
@@ -92,6 +104,9 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, erro
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.uninterrupted {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if len(args) == 0 {
 		return c.innerConn.ExecContext(ctx, query, args)
 	}
@@ -106,6 +121,9 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.uninterrupted {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if len(args) == 0 {
 		return c.innerConn.QueryContext(ctx, query, args)
 	}

@@ -29,6 +29,7 @@ type Store struct {
 	// commits (see flushChanges); changeNotify hears of each assistant's committed changes.
 	txs          sync.Map // *sql.Tx -> *txChanges
 	changeNotify func(assistantID string)
+	group        *groupCommit // nil: each transaction its own (see group.go)
 }
 
 // New returns a Store on the given pools. closers run on Close after the pools are closed.
@@ -89,15 +90,20 @@ func validID(id string) bool { return len(id) == 36 && uuidRE.MatchString(id) }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// tx runs fn in a transaction, retrying a few times when the engine reports a transient
-// conflict (SQLite busy, PostgreSQL serialization failure) or a unique violation: two
-// concurrent creates of one external_id both look, find nothing and insert; the retry of the
-// loser finds the winner's row.
+// tx runs fn in a transaction (with group commit, in a savepoint of a shared one: group.go),
+// retrying a few times when the engine reports a transient conflict (SQLite busy, PostgreSQL
+// serialization failure), a unique violation (two concurrent creates of one external_id both
+// look, find nothing and insert; the retry of the loser finds the winner's row) or the loss of
+// its group's transaction.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
-		err = s.txOnce(ctx, fn)
-		if err == nil || !(s.d.IsBusy(err) || s.d.IsUniqueViolation(err)) {
+		if s.group != nil {
+			err = s.txGrouped(ctx, fn)
+		} else {
+			err = s.txOnce(ctx, fn)
+		}
+		if err == nil || !(s.d.IsBusy(err) || s.d.IsUniqueViolation(err) || errors.Is(err, errGroupAborted)) {
 			return err
 		}
 		select {

@@ -1,0 +1,17 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// TxForTest runs fn as the store's write methods run theirs.
+func (s *Store) TxForTest(ctx context.Context, fn func(*sql.Tx) error) error { return s.tx(ctx, fn) }
+
+// GroupStats returns the number of groups of more than one request and their requests.
+func (s *Store) GroupStats() (groups, requests int64) {
+	if s.group == nil {
+		return 0, 0
+	}
+	return s.group.groups.Load(), s.group.grouped.Load()
+}
