@@ -40,8 +40,12 @@ func (s *Store) logChange(ctx context.Context, tx *sql.Tx, c *cv.Conversation, t
 	return s.flushChanges(ctx, tx, p)
 }
 
-// txChanges are the change-log entries of one transaction, in the order they happened.
-type txChanges struct{ entries []pendingChange }
+// txChanges are the change-log entries of one transaction, in the order they happened, and,
+// in a group (group.go), its search statements held back.
+type txChanges struct {
+	entries []pendingChange
+	search  *requestSearch
+}
 
 type pendingChange struct {
 	assistantID, conversationID, typ, actor string

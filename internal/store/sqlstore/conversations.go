@@ -452,6 +452,10 @@ func (s *Store) DeleteConversation(ctx context.Context, assistantID, id string) 
 		if err != nil {
 			return err
 		}
+		// The row id may be taken again by a conversation created later in the transaction.
+		if err := s.searchBarrier(ctx, tx); err != nil {
+			return err
+		}
 		for _, q := range []string{`DELETE FROM events WHERE conversation_rid = $1`, s.d.DeleteSearch(), `DELETE FROM conversations WHERE rid = $1`} {
 			if _, err := tx.ExecContext(ctx, s.q(q), c.RowID); err != nil {
 				return err

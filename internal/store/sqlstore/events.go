@@ -138,7 +138,7 @@ func (s *Store) appendMsg(ctx context.Context, tx *sql.Tx, c *cv.Conversation, m
 	if text := search.Normalize(m.Content); text != "" {
 		if doc != nil {
 			doc.add(text)
-		} else if _, err := tx.ExecContext(ctx, s.q(s.d.AppendSearchBody()), c.RowID, text, MaxSearchBody); err != nil {
+		} else if err := s.appendSearchBody(ctx, tx, c.RowID, text); err != nil {
 			return ev, false, err
 		}
 	}

@@ -15,3 +15,6 @@ func (s *Store) GroupStats() (groups, requests int64) {
 	}
 	return s.group.groups.Load(), s.group.grouped.Load()
 }
+
+// SearchBarrierForTest runs the search statements held back in tx's group.
+func (s *Store) SearchBarrierForTest(ctx context.Context, tx *sql.Tx) error { return s.searchBarrier(ctx, tx) }

@@ -110,6 +110,7 @@ func (s *Store) runGroup(batch []*txRequest) {
 		return
 	}
 	var ok []*txRequest
+	var search []deferredExec // held back (see below)
 	abort := func(rest []*txRequest) {
 		_ = tx.Rollback()
 		for _, r := range append(ok, rest...) {
@@ -121,7 +122,7 @@ func (s *Store) runGroup(batch []*txRequest) {
 			r.done <- err
 			continue
 		}
-		fnErr, lost := s.runSavepoint(tx, r)
+		fnErr, lost := s.runSavepoint(tx, r, &search)
 		if lost {
 			if fnErr != nil {
 				r.done <- fnErr
@@ -141,6 +142,10 @@ func (s *Store) runGroup(batch []*txRequest) {
 		_ = tx.Rollback()
 		return
 	}
+	if err := s.runDeferred(context.Background(), tx, search); err != nil {
+		abort(nil)
+		return
+	}
 	if err := tx.Commit(); err != nil {
 		for _, r := range ok {
 			r.done <- err
@@ -156,14 +161,15 @@ func (s *Store) runGroup(batch []*txRequest) {
 // runSavepoint runs one request of a group in a savepoint, with its change-log entries. fnErr
 // is the request's own failure (its writes are undone); lost reports that the transaction
 // itself is gone.
-func (s *Store) runSavepoint(tx *sql.Tx, r *txRequest) (fnErr error, lost bool) {
+func (s *Store) runSavepoint(tx *sql.Tx, r *txRequest, search *[]deferredExec) (fnErr error, lost bool) {
 	// The savepoint statements run whatever the request's context: they keep the group's
 	// transaction consistent.
 	ctx := context.WithoutCancel(r.ctx)
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT request`); err != nil {
 		return err, true
 	}
-	pending := &txChanges{}
+	rs := &requestSearch{group: search}
+	pending := &txChanges{search: rs}
 	s.txs.Store(tx, pending)
 	err := r.fn(tx)
 	if err == nil {
@@ -171,6 +177,7 @@ func (s *Store) runSavepoint(tx *sql.Tx, r *txRequest) (fnErr error, lost bool) 
 	}
 	s.txs.Delete(tx)
 	if err != nil {
+		*search = append(rs.took, *search...)
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO request`); rerr != nil {
 			return err, true
 		}
@@ -182,6 +189,80 @@ func (s *Store) runSavepoint(tx *sql.Tx, r *txRequest) (fnErr error, lost bool) 
 	if _, err := tx.ExecContext(ctx, `RELEASE request`); err != nil {
 		return nil, true
 	}
+	*search = append(*search, rs.own...)
 	r.changes = pending
 	return nil, false
+}
+
+// Search text appended in a group is written when the group's requests have run, all at once
+// before the COMMIT. SQLite's full-text index keeps writes in memory until a savepoint opens
+// (each request's, and each statement that runs triggers), when it writes them out as a new
+// segment of the index and merges segments: once per message without this; once per group
+// with it.
+//
+// Held back: appends to a conversation's search body (appendSearchBody), which commute with
+// the other search statements of a transaction but two: a body set anew and a deleted
+// document (the row id may come back with a new conversation). Those run searchBarrier first,
+// which runs what is held back. A request's own held-back statements are dropped with it when
+// it fails; the group's, run inside a request that then fails, are held back again.
+
+// deferredExec is a held-back statement.
+type deferredExec struct {
+	query string
+	args  []any
+}
+
+// requestSearch is a request's part in its group's held-back statements.
+type requestSearch struct {
+	group *[]deferredExec // the group's: of requests that succeeded, not yet run
+	own   []deferredExec  // the request's own
+	took  []deferredExec  // the group's, run by searchBarrier inside this request
+}
+
+// searchOf returns the held-back statements of the request that tx runs, nil when tx is no
+// group's.
+func (s *Store) searchOf(tx *sql.Tx) *requestSearch {
+	if v, ok := s.txs.Load(tx); ok {
+		return v.(*txChanges).search
+	}
+	return nil
+}
+
+// appendSearchBody appends text to the search body of conversation rid, now or, in a group,
+// before the group commits.
+func (s *Store) appendSearchBody(ctx context.Context, tx *sql.Tx, rid int64, text string) error {
+	if rs := s.searchOf(tx); rs != nil {
+		rs.own = append(rs.own, deferredExec{s.d.AppendSearchBody(), []any{rid, text, MaxSearchBody}})
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q(s.d.AppendSearchBody()), rid, text, MaxSearchBody)
+	return err
+}
+
+// searchBarrier runs the held-back search statements of tx's group and request, before a
+// search statement that does not commute with them.
+func (s *Store) searchBarrier(ctx context.Context, tx *sql.Tx) error {
+	rs := s.searchOf(tx)
+	if rs == nil {
+		return nil
+	}
+	if err := s.runDeferred(ctx, tx, *rs.group); err != nil {
+		return err
+	}
+	rs.took = append(rs.took, *rs.group...)
+	*rs.group = nil
+	if err := s.runDeferred(ctx, tx, rs.own); err != nil {
+		return err
+	}
+	rs.own = nil
+	return nil
+}
+
+func (s *Store) runDeferred(ctx context.Context, tx *sql.Tx, stmts []deferredExec) error {
+	for _, d := range stmts {
+		if _, err := tx.ExecContext(ctx, s.q(d.query), d.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -27,6 +27,11 @@ func groupStore(t *testing.T) *sqlstore.Store {
 // runTogether starts n functions at once and waits for them; they run while a transaction
 // holds the writer, so that they queue and share groups.
 func runTogether(t *testing.T, st *sqlstore.Store, n int, fn func(i int) error) []error {
+	return runQueued(t, st, n, false, fn)
+}
+
+// runQueued is runTogether; ordered, the functions queue in the order of i.
+func runQueued(t *testing.T, st *sqlstore.Store, n int, ordered bool, fn func(i int) error) []error {
 	t.Helper()
 	errs := make([]error, n)
 	started := make(chan struct{})
@@ -50,6 +55,9 @@ func runTogether(t *testing.T, st *sqlstore.Store, n int, fn func(i int) error) 
 			defer wg.Done()
 			errs[i] = fn(i)
 		}()
+		if ordered {
+			time.Sleep(20 * time.Millisecond) // queued in this order
+		}
 	}
 	// The functions queue behind the blocker (it leads a group of its own); let it go once
 	// they have had time to.
@@ -251,5 +259,107 @@ func TestGroupCommitMessages(t *testing.T) {
 	}
 	if ordered != 0 {
 		t.Errorf("%d pairs of change-log entries out of the order of their events", ordered)
+	}
+}
+
+// TestGroupCommitSearch: search text appended in a group is written before the commit, in
+// order with a body set anew (an edit), a deleted document whose row id a new conversation
+// takes, and a request that fails after running the group's held-back statements.
+func TestGroupCommitSearch(t *testing.T) {
+	st := groupStore(t)
+	ctx := t.Context()
+	a, err := st.CreateAssistant(ctx, "search")
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(content string) cv.Conversation {
+		t.Helper()
+		n := cv.NewConversation{Source: "api"}
+		if content != "" {
+			n.Messages = []cv.NewMessage{{Author: cv.AuthorVisitor, Content: content}}
+		}
+		if err := n.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		created, err := st.CreateConversations(ctx, a.ID, []cv.NewConversation{n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return created[0].Conversation
+	}
+	msg := func(content string) cv.NewMessage {
+		m := cv.NewMessage{Author: cv.AuthorVisitor, Content: content}
+		if err := m.Validate(""); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	x := create("first words")
+	first, err := st.Events(ctx, a.ID, x.ID, cv.EventFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := create("") // the newest: its row id comes back after its deletion
+	boom := errors.New("boom")
+	var w cv.Conversation
+	steps := []func() error{
+		func() error { _, _, err := st.AppendMessage(ctx, a.ID, x.ID, msg("alpha")); return err },
+		func() error { _, _, err := st.AppendMessage(ctx, a.ID, x.ID, msg("bravo")); return err },
+		func() error {
+			_, _, err := st.EditMessage(ctx, a.ID, x.ID, first.Items[0].ID, "edited words")
+			return err
+		},
+		func() error { _, _, err := st.AppendMessage(ctx, a.ID, x.ID, msg("charlie")); return err },
+		func() error {
+			return st.TxForTest(ctx, func(tx *sql.Tx) error {
+				if err := st.SearchBarrierForTest(ctx, tx); err != nil {
+					return err
+				}
+				return boom
+			})
+		},
+		func() error { _, _, err := st.AppendMessage(ctx, a.ID, z.ID, msg("zulu")); return err },
+		func() error { return st.DeleteConversation(ctx, a.ID, z.ID) },
+		func() error {
+			created, err := st.CreateConversations(ctx, a.ID, []cv.NewConversation{{Source: "api", Messages: []cv.NewMessage{msg("omega")}}})
+			if err == nil {
+				w = created[0].Conversation
+			}
+			return err
+		},
+		func() error { _, _, err := st.AppendMessage(ctx, a.ID, x.ID, msg("delta")); return err },
+	}
+	_, before := st.GroupStats()
+	errs := runQueued(t, st, len(steps), true, func(i int) error { return steps[i]() })
+	for i, err := range errs {
+		if (i == 4) != errors.Is(err, boom) || i != 4 && err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	if _, after := st.GroupStats(); after-before != int64(len(steps)) {
+		t.Logf("the steps ran in groups of %d requests in all, not one group", after-before)
+	}
+	body := func(rid int64) string {
+		var b string
+		if err := st.ReadDB().QueryRowContext(ctx, `SELECT body FROM conversation_search WHERE rowid = ?`, rid).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if got, want := body(x.RowID), "edited words alpha bravo charlie delta"; got != want {
+		t.Errorf("search body %q, want %q", got, want)
+	}
+	if w.RowID != z.RowID {
+		t.Logf("the new conversation has row id %d, the deleted one had %d", w.RowID, z.RowID)
+	}
+	if got := body(w.RowID); got != "omega" {
+		t.Errorf("the new conversation's search body %q, want %q", got, "omega")
+	}
+	var n int
+	if err := st.ReadDB().QueryRowContext(ctx, `SELECT count(*) FROM conversation_search WHERE rowid = ?`, z.RowID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if w.RowID != z.RowID && n != 0 {
+		t.Errorf("the deleted conversation's document is still there")
 	}
 }

@@ -152,6 +152,9 @@ func (s *Store) rebuildSearchBody(ctx context.Context, tx *sql.Tx, rid int64) er
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if err := s.searchBarrier(ctx, tx); err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, s.q(s.d.SetSearchBody()), rid, b.String())
 	return err
 }
