@@ -23,8 +23,13 @@ type Handler func(ctx context.Context, j store.Job) error
 
 // BatchHandler does several jobs of one kind at once (claimed together, completed together):
 // work whose cost is mostly the transactions around it. It returns one error per job, in the
-// order of js (nil: done); an error retries that job alone, as a Handler's does.
+// order of js: nil (done: the runner completes it), ErrCompleted (done, and the handler
+// removed the job itself, in the transaction that saved its work), or an error, which retries
+// that job alone, as a Handler's does.
 type BatchHandler func(ctx context.Context, js []store.Job) []error
+
+// ErrCompleted is a BatchHandler's answer for a job that it completed itself.
+var ErrCompleted = errors.New("jobs: completed by the handler")
 
 // FailHandler learns that a job failed for good (a permanent error, or its last attempt),
 // with the error of that attempt; it runs before the job is marked failed.
@@ -238,7 +243,7 @@ func (r *Runner) runBatch(h BatchHandler, js []store.Job) {
 		}
 	}
 	for i, j := range js {
-		if errs[i] != nil {
+		if errs[i] != nil && !errors.Is(errs[i], ErrCompleted) {
 			r.failedAttempt(ctx, j, errs[i])
 		}
 	}

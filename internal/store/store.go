@@ -90,6 +90,11 @@ type Store interface {
 	// SaveAnalysis stores a conversation's analysis. It is not a change by anyone: the version
 	// stays, so that it never makes an operator's If-Match fail.
 	SaveAnalysis(ctx context.Context, assistantID, conversationID string, a cv.Analysis) (cv.Conversation, error)
+	// ConversationsForAnalysis reads the assistant's conversations of ids (those that exist, in
+	// no particular order) with their messages, oldest first, in a few queries; a conversation
+	// of more than maxMessages messages comes without them (Messages nil: read them page by
+	// page with Events).
+	ConversationsForAnalysis(ctx context.Context, assistantID string, ids []string, maxMessages int) ([]ConversationMessages, error)
 	// SaveAnalyses stores several analyses in one transaction, each as SaveAnalysis does, and
 	// enqueues the follow-up job each one names. A conversation deleted since is skipped: its
 	// entry in the returned slice is cv.ErrNotFound (nil for the others). Any other error
@@ -245,6 +250,12 @@ type Job struct {
 	CreatedAt   time.Time
 }
 
+// ConversationMessages is a conversation with its message events.
+type ConversationMessages struct {
+	Conversation cv.Conversation
+	Messages     []cv.Event
+}
+
 // AnalysisSave is one conversation's analysis for SaveAnalyses.
 type AnalysisSave struct {
 	AssistantID, ConversationID string
@@ -252,6 +263,9 @@ type AnalysisSave struct {
 	// Then, when not nil, is enqueued in the same transaction (a later look at the
 	// conversation), coalesced as EnqueueJob coalesces.
 	Then *NewJob
+	// Done, when not 0, is the job this analysis finishes: completed (removed) in the same
+	// transaction.
+	Done int64
 }
 
 // IdempotencyTTL is how long a stored response answers retries of its Idempotency-Key.

@@ -132,23 +132,52 @@ func (p *Pipeline) HandleBatch(ctx context.Context, js []store.Job) []error {
 func (p *Pipeline) handleBatch(ctx context.Context, js []store.Job, slots chan struct{}) []error {
 	errs := make([]error, len(js))
 	saves := make([]*store.AnalysisSave, len(js))
-	// The settings of each assistant of the batch, read once.
-	sets := map[string]*settingsResult{}
+	// Per assistant of the batch: its settings, and its conversations with their messages, in
+	// a few queries.
+	type assistant struct {
+		set   *settingsResult
+		convs map[string]*store.ConversationMessages
+		err   error
+	}
+	byAssistant := map[string]*assistant{}
 	for _, j := range js {
-		if sets[j.AssistantID] == nil {
-			sets[j.AssistantID] = p.settings(ctx, j.AssistantID)
+		if byAssistant[j.AssistantID] != nil {
+			continue
+		}
+		a := &assistant{set: p.settings(ctx, j.AssistantID), convs: map[string]*store.ConversationMessages{}}
+		byAssistant[j.AssistantID] = a
+		if a.err = a.set.err; a.err != nil {
+			continue
+		}
+		var ids []string
+		for _, k := range js {
+			if k.AssistantID == j.AssistantID {
+				ids = append(ids, k.Key)
+			}
+		}
+		cms, err := p.Store.ConversationsForAnalysis(ctx, j.AssistantID, ids, MaxMessages)
+		if a.err = err; err != nil {
+			continue
+		}
+		for i := range cms {
+			a.convs[cms[i].Conversation.ID] = &cms[i]
 		}
 	}
 	var wg sync.WaitGroup
 	for i, j := range js {
-		if err := sets[j.AssistantID].err; err != nil {
-			errs[i] = err
+		a := byAssistant[j.AssistantID]
+		cm := a.convs[j.Key]
+		if a.err != nil || cm == nil {
+			errs[i] = a.err // nil: deleted since, done
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			saves[i], errs[i] = p.prepare(ctx, j.AssistantID, j.Key, sets[j.AssistantID].st, slots)
+			saves[i], errs[i] = p.prepare(ctx, j.AssistantID, cm, a.set.st, slots)
+			if saves[i] != nil {
+				saves[i].Done = j.ID
+			}
 		}()
 	}
 	wg.Wait()
@@ -172,9 +201,12 @@ func (p *Pipeline) handleBatch(ctx context.Context, js []store.Job, slots chan s
 	res, err := p.Store.SaveAnalyses(ctx, in)
 	p.saving.Unlock()
 	for k, i := range at {
-		if err != nil {
+		switch {
+		case err != nil:
 			errs[i] = err
-		} else if res[k] != nil && !errors.Is(res[k], cv.ErrNotFound) {
+		case res[k] == nil:
+			errs[i] = jobs.ErrCompleted // in the transaction that saved it
+		case !errors.Is(res[k], cv.ErrNotFound):
 			errs[i] = res[k]
 		}
 	}
@@ -221,7 +253,14 @@ func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID stri
 	if set.err != nil {
 		return set.err
 	}
-	a, err := p.prepare(ctx, assistantID, conversationID, set.st, p.parallel())
+	cms, err := p.Store.ConversationsForAnalysis(ctx, assistantID, []string{conversationID}, MaxMessages)
+	if err != nil {
+		return err
+	}
+	if len(cms) == 0 {
+		return cv.ErrNotFound
+	}
+	a, err := p.prepare(ctx, assistantID, &cms[0], set.st, p.parallel())
 	if err != nil {
 		return err
 	}
@@ -232,9 +271,9 @@ func (p *Pipeline) Analyze(ctx context.Context, assistantID, conversationID stri
 	return res[0]
 }
 
-// prepare reads and analyses a conversation and returns what to save.
-// It holds one of slots while it reads and analyses offline.
-func (p *Pipeline) prepare(ctx context.Context, assistantID, conversationID string, st settings.Settings, slots chan struct{}) (*store.AnalysisSave, error) {
+// prepare analyses a conversation (reading its messages when cm lacks them) and returns what
+// to save. It holds one of slots while it reads and analyses offline.
+func (p *Pipeline) prepare(ctx context.Context, assistantID string, cm *store.ConversationMessages, st settings.Settings, slots chan struct{}) (*store.AnalysisSave, error) {
 	select {
 	case slots <- struct{}{}:
 	case <-ctx.Done():
@@ -248,14 +287,17 @@ func (p *Pipeline) prepare(ctx context.Context, assistantID, conversationID stri
 		}
 	}
 	defer release()
-	c, err := p.Store.Conversation(ctx, assistantID, conversationID)
-	if err != nil {
-		return nil, err
+	c, events := cm.Conversation, cm.Messages
+	if events == nil {
+		var err error
+		if events, err = p.messages(ctx, assistantID, c); err != nil {
+			return nil, err
+		}
 	}
-	events, err := p.messages(ctx, assistantID, c)
-	if err != nil {
-		return nil, err
+	if len(events) > MaxMessages {
+		events = events[len(events)-MaxMessages:]
 	}
+	conversationID := c.ID
 	now := p.now()
 	in := analysis.Input{Topics: st.Topics, HandoffKeywords: st.HandoffKeywords, Now: now}
 	for _, e := range events {
@@ -278,6 +320,7 @@ func (p *Pipeline) prepare(ctx context.Context, assistantID, conversationID stri
 		u.Score = &r.Sentiment.Score
 	}
 	a := cv.Analysis{IsFlagged: r.IsFlagged, Language: r.MostFrequentLanguage, MessageInsights: map[string]json.RawMessage{}}
+	var err error
 	if a.Unified, err = json.Marshal(u); err != nil {
 		return nil, err
 	}

@@ -22,11 +22,12 @@ func (s *Store) SaveAnalysis(ctx context.Context, assistantID, id string, a cv.A
 		if err != nil {
 			return err
 		}
-		if err := s.saveAnalysisTx(ctx, tx, &c, a); err != nil {
+		meta, err := s.saveAnalysisTx(ctx, tx, &c, a)
+		if err != nil {
 			return err
 		}
 		out = c
-		return nil
+		return s.setSearchMetas(ctx, tx, meta)
 	})
 	return out, err
 }
@@ -87,11 +88,14 @@ func (s *Store) SaveAnalyses(ctx context.Context, in []store.AnalysisSave) ([]er
 				return err
 			}
 		}
+		var metas []searchMetaRow
 		for _, i := range order {
 			if _, ok := s.d.(MultiRowDialect); !ok || len(order) == 1 {
-				if err := s.saveAnalysisTx(ctx, tx, convs[in[i].ConversationID], in[i].Analysis); err != nil {
+				meta, err := s.saveAnalysisTx(ctx, tx, convs[in[i].ConversationID], in[i].Analysis)
+				if err != nil {
 					return err
 				}
+				metas = append(metas, meta...)
 			}
 			if in[i].Then != nil {
 				if err := s.enqueueTx(ctx, tx, *in[i].Then); err != nil {
@@ -99,7 +103,16 @@ func (s *Store) SaveAnalyses(ctx context.Context, in []store.AnalysisSave) ([]er
 				}
 			}
 		}
-		return nil
+		if err := s.setSearchMetas(ctx, tx, metas); err != nil {
+			return err
+		}
+		var done []int64
+		for _, a := range in {
+			if a.Done != 0 {
+				done = append(done, a.Done)
+			}
+		}
+		return s.completeJobsTx(ctx, tx, done)
 	})
 	// The follow-up jobs are due in minutes: no need to wake the workers (which would also take
 	// them for ingestion; see jobs.Runner.LastWake).
@@ -108,6 +121,89 @@ func (s *Store) SaveAnalyses(ctx context.Context, in []store.AnalysisSave) ([]er
 	}
 	return errs, nil
 }
+
+// ConversationsForAnalysis reads conversations and their messages in two queries.
+func (s *Store) ConversationsForAnalysis(ctx context.Context, assistantID string, ids []string, maxMessages int) ([]store.ConversationMessages, error) {
+	var valid []string
+	for _, id := range ids {
+		if validID(id) && !slices.Contains(valid, id) {
+			valid = append(valid, id)
+		}
+	}
+	if !validID(assistantID) || len(valid) == 0 {
+		return nil, nil
+	}
+	var out []store.ConversationMessages
+	for start := 0; start < len(valid); start += analysesPerSelect {
+		part, err := s.conversationsForAnalysis(ctx, assistantID, valid[start:min(start+analysesPerSelect, len(valid))], maxMessages)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+	}
+	return out, nil
+}
+
+func (s *Store) conversationsForAnalysis(ctx context.Context, assistantID string, ids []string, maxMessages int) ([]store.ConversationMessages, error) {
+	b := &builder{}
+	b.cond("c.assistant_id = %s", b.arg(assistantID))
+	b.in("c.id", ids)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+convColumns+` FROM conversations c WHERE `+strings.Join(b.where, " AND ")), b.args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.ConversationMessages
+	at := map[int64]int{} // conversation rid -> index in out, of those whose messages are read here
+	var rids []any
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if c.MessageCount <= int64(maxMessages) {
+			at[c.RowID] = len(out)
+			rids = append(rids, c.RowID)
+		}
+		out = append(out, store.ConversationMessages{Conversation: c})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(rids) == 0 {
+		return out, err
+	}
+	for _, i := range at {
+		out[i].Messages = []cv.Event{}
+	}
+	rows, err = s.r.QueryContext(ctx, s.q(`SELECT `+eventColumns+`, e.conversation_rid FROM events e WHERE e.conversation_rid IN (`+placeholders(1, len(rids))+`)
+ AND e.type = 'message' ORDER BY e.conversation_rid, e.ord`), rids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rid int64
+	sc := withRID{rows: rows, rid: &rid}
+	for rows.Next() {
+		ev, err := scanEvent(sc, "")
+		if err != nil {
+			return nil, err
+		}
+		i, ok := at[rid]
+		if !ok {
+			continue
+		}
+		ev.ConversationID = out[i].Conversation.ID
+		out[i].Messages = append(out[i].Messages, ev)
+	}
+	return out, rows.Err()
+}
+
+// withRID scans an event row followed by its conversation's rid.
+type withRID struct {
+	rows *sql.Rows
+	rid  *int64
+}
+
+func (w withRID) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.rid)...) }
 
 // MultiRowDialect is what an engine with costly round trips (PostgreSQL) offers to write a
 // batch of analyses in a few statements; each takes n rows of parameters, in order.
@@ -197,8 +293,28 @@ func (s *Store) analysedTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, 
 	return nil
 }
 
-// saveAnalysisTx writes a's analysis of c (read in tx) and updates c to match.
-func (s *Store) saveAnalysisTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, a cv.Analysis) error {
+// searchMetaRow is a search document's new conversation fields.
+type searchMetaRow struct {
+	rid  int64
+	meta string
+}
+
+// setSearchMetas writes search documents' conversation fields. Callers write them after their
+// other statements: SQLite's full-text index keeps a transaction's changes in memory and
+// writes them out to a new segment at the start of each later statement (a savepoint), so a
+// batch that interleaved them wrote a segment per conversation.
+func (s *Store) setSearchMetas(ctx context.Context, tx *sql.Tx, rows []searchMetaRow) error {
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, s.q(s.d.UpdateSearchMeta()), r.rid, r.meta); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveAnalysisTx writes a's analysis of c (read in tx) and updates c to match, all but the
+// search document, which it returns when the title changed (see setSearchMetas).
+func (s *Store) saveAnalysisTx(ctx context.Context, tx *sql.Tx, c *cv.Conversation, a cv.Analysis) ([]searchMetaRow, error) {
 	title := analysisTitle(c, a)
 	var unified any
 	if len(a.Unified) > 0 {
@@ -207,18 +323,17 @@ func (s *Store) saveAnalysisTx(ctx context.Context, tx *sql.Tx, c *cv.Conversati
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE conversations SET unified_analysis = $2, sentiment = $3, topic = $4,
  is_flagged = $5, most_frequent_language = $6, title = $7 WHERE rid = $1`),
 		c.RowID, unified, a.Sentiment, a.Topic, a.IsFlagged, a.Language, title); err != nil {
-		return err
+		return nil, err
 	}
+	var meta []searchMetaRow
 	if !sameStr(title, c.Title) {
 		c.Title = title
-		if _, err := tx.ExecContext(ctx, s.q(s.d.UpdateSearchMeta()), c.RowID, searchMeta(c)); err != nil {
-			return err
-		}
+		meta = append(meta, searchMetaRow{c.RowID, searchMeta(c)})
 	}
 	if err := s.setInsightsTx(ctx, tx, c.RowID, a.MessageInsights); err != nil {
-		return err
+		return nil, err
 	}
-	return s.analysedTx(ctx, tx, c, a, title)
+	return meta, s.analysedTx(ctx, tx, c, a, title)
 }
 
 // insightsPerUpdate bounds the messages of one UPDATE of message insights.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
@@ -120,15 +119,25 @@ func (s *Store) CompleteJob(ctx context.Context, id int64) error {
 
 // CompleteJobs removes finished jobs, many in one statement.
 func (s *Store) CompleteJobs(ctx context.Context, ids []int64) error {
+	return s.completeJobs(ctx, s.w, ids)
+}
+
+func (s *Store) completeJobsTx(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	return s.completeJobs(ctx, tx, ids)
+}
+
+func (s *Store) completeJobs(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, ids []int64) error {
 	const per = 500
 	for start := 0; start < len(ids); start += per {
 		part := ids[start:min(start+per, len(ids))]
-		ph := make([]string, len(part))
 		args := make([]any, len(part))
 		for i, id := range part {
-			ph[i], args[i] = fmt.Sprintf("$%d", i+1), id
+			args[i] = id
 		}
-		if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE rid IN (`+strings.Join(ph, ", ")+`)`), args...); err != nil {
+		// Only claimed jobs: a SQLite rid can be used again once its row is gone.
+		if _, err := db.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE rid IN (`+placeholders(1, len(part))+`) AND state = 'running'`), args...); err != nil {
 			return err
 		}
 	}

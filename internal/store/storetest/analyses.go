@@ -162,4 +162,52 @@ var analysisTests = []test{
 			t.Errorf("SaveAnalyses(nil) = %v", errs)
 		}
 	}},
+	// ConversationsForAnalysis reads the conversations of ids with their messages, only those,
+	// oldest first; the conversations of more than maxMessages come without them.
+	{"ConversationsForAnalysis", func(t *testing.T, s store.Store) {
+		a, b := newAssistant(t, s), newAssistant(t, s)
+		short := simple(t, s, a.ID, msg(cv.AuthorVisitor, "one", 0), msg(cv.AuthorAI, "two", time.Minute))
+		_, err := s.UpdateConversation(t.Context(), a.ID, short.ID, 0, func(c *cv.Conversation) ([]cv.Log, error) {
+			return (&cv.Patch{Title: ptr(ptr("A log event between the messages"))}).Apply(c, actor), nil
+		})
+		ok(t, "UpdateConversation", err)
+		mustAppend(t, s, a.ID, short.ID, msg(cv.AuthorVisitor, "three", 2*time.Minute))
+		long := simple(t, s, a.ID, msg(cv.AuthorVisitor, "1", 0), msg(cv.AuthorAI, "2", time.Minute), msg(cv.AuthorVisitor, "3", 2*time.Minute),
+			msg(cv.AuthorAI, "4", 3*time.Minute))
+		empty := simple(t, s, a.ID)
+		other := simple(t, s, b.ID, msg(cv.AuthorVisitor, "not yours", 0))
+		got, err := s.ConversationsForAnalysis(t.Context(), a.ID, []string{short.ID, long.ID, empty.ID, other.ID, "nope", short.ID, newUUID()}, 3)
+		ok(t, "ConversationsForAnalysis", err)
+		byID := map[string]store.ConversationMessages{}
+		for _, cm := range got {
+			byID[cm.Conversation.ID] = cm
+		}
+		if len(got) != 3 || len(byID) != 3 {
+			t.Fatalf("ConversationsForAnalysis: %d conversations (%d distinct), want 3", len(got), len(byID))
+		}
+		sameConversation(t, "short", byID[short.ID].Conversation, mustGet(t, s, a.ID, short.ID))
+		var texts []string
+		for _, e := range byID[short.ID].Messages {
+			if e.Message == nil || e.ConversationID != short.ID {
+				t.Fatalf("short: event %+v", e)
+			}
+			texts = append(texts, e.Message.Content)
+		}
+		sameJSON(t, "short: messages", texts, []string{"one", "two", "three"})
+		all := allEvents(t, s, a.ID, short.ID)
+		if e := byID[short.ID].Messages[2]; e.ID != all[len(all)-1].ID || e.Ord != all[len(all)-1].Ord || !e.CreatedAt.Equal(all[len(all)-1].CreatedAt) {
+			t.Errorf("short: last message %+v, want %+v", e, all[len(all)-1])
+		}
+		if m := byID[long.ID].Messages; m != nil {
+			t.Errorf("long (4 messages, at most 3): %d messages read, want none (nil)", len(m))
+		}
+		if m := byID[empty.ID].Messages; m == nil || len(m) != 0 {
+			t.Errorf("empty: messages %v, want an empty list", m)
+		}
+		got, err = s.ConversationsForAnalysis(t.Context(), a.ID, nil, 3)
+		ok(t, "ConversationsForAnalysis(none)", err)
+		if len(got) != 0 {
+			t.Errorf("ConversationsForAnalysis(none) = %v", got)
+		}
+	}},
 }
