@@ -70,7 +70,10 @@ func (s *Store) poke() {
 	}
 }
 
-// ClaimJobs takes due jobs for a lease.
+// ClaimJobs takes due jobs for a lease: first those whose lease ran out (their worker died),
+// then pending ones, oldest due first. Two statements, each an index range that stops after
+// n rows: one condition with OR made both engines read and sort every due job (a backlog of
+// 20,000 analyses) to claim a batch.
 func (s *Store) ClaimJobs(ctx context.Context, kinds []string, n int, lease time.Duration) ([]store.Job, error) {
 	if len(kinds) == 0 || n <= 0 {
 		return nil, nil
@@ -79,30 +82,40 @@ func (s *Store) ClaimJobs(ctx context.Context, kinds []string, n int, lease time
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		now := s.clock()
-		b := &builder{}
-		nowArg := b.arg(s.d.Time(now))
-		leaseArg := b.arg(s.d.Time(now.Add(lease)))
-		b.in("kind", kinds)
-		query := fmt.Sprintf(`UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = %s
- WHERE rid IN (SELECT rid FROM jobs WHERE ((state = 'pending' AND run_at <= %s) OR (state = 'running' AND locked_until < %s))
- AND %s ORDER BY run_at LIMIT %d%s)
- RETURNING rid, kind, key, assistant_id, payload, attempts, run_at, created_at`, leaseArg, nowArg, nowArg, b.where[0], n, s.d.SkipLocked())
-		rows, err := tx.QueryContext(ctx, s.d.Rebind(query), b.args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var j store.Job
-			var runAt, created dbTime
-			var payload nullBytes
-			if err := rows.Scan(&j.ID, &j.Kind, &j.Key, &j.AssistantID, &payload, &j.Attempts, &runAt, &created); err != nil {
+		// (Both in run_at order: the index on (state, run_at) then needs no sort.)
+		for _, due := range []string{"state = 'running' AND locked_until < $1", "state = 'pending' AND run_at <= $1"} {
+			if len(out) == n {
+				break
+			}
+			b := &builder{}
+			b.arg(s.d.Time(now))
+			leaseArg := b.arg(s.d.Time(now.Add(lease)))
+			b.in("kind", kinds)
+			query := fmt.Sprintf(`UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = %s
+ WHERE rid IN (SELECT rid FROM jobs WHERE %s AND %s ORDER BY run_at LIMIT %d%s)
+ RETURNING rid, kind, key, assistant_id, payload, attempts, run_at, created_at`,
+				leaseArg, due, b.where[0], n-len(out), s.d.SkipLocked())
+			rows, err := tx.QueryContext(ctx, s.q(query), b.args...)
+			if err != nil {
 				return err
 			}
-			j.Payload, j.RunAt, j.CreatedAt = json.RawMessage(payload.b), runAt.t, created.t
-			out = append(out, j)
+			for rows.Next() {
+				var j store.Job
+				var runAt, created dbTime
+				var payload nullBytes
+				if err := rows.Scan(&j.ID, &j.Kind, &j.Key, &j.AssistantID, &payload, &j.Attempts, &runAt, &created); err != nil {
+					rows.Close()
+					return err
+				}
+				j.Payload, j.RunAt, j.CreatedAt = json.RawMessage(payload.b), runAt.t, created.t
+				out = append(out, j)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
-		return rows.Err()
+		return nil
 	})
 	// RETURNING gives the rows in the order they were updated: oldest due first again.
 	slices.SortFunc(out, func(a, b store.Job) int {
