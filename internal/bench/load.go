@@ -28,7 +28,7 @@ func newClient(t *Target, conns int) *client {
 	return &client{base: t.URL, token: t.Token, hc: &http.Client{Transport: tr, Timeout: 10 * time.Minute}}
 }
 
-// do sends a request and reads the whole answer; the duration covers both.
+// do sends a request with the token and reads the whole answer; the duration covers both.
 func (c *client) do(ctx context.Context, method, path string, body []byte, ctype string) (int, []byte, time.Duration, error) {
 	var rd io.Reader
 	if body != nil {
@@ -42,6 +42,11 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, ctype
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	return c.send(req)
+}
+
+// send sends req and reads the whole answer, timed.
+func (c *client) send(req *http.Request) (int, []byte, time.Duration, error) {
 	start := time.Now()
 	res, err := c.hc.Do(req)
 	if err != nil {
@@ -62,14 +67,7 @@ func (c *client) get(ctx context.Context, path, cookie string) (int, []byte, tim
 		return 0, nil, 0, err
 	}
 	req.Header.Set("Cookie", cookie)
-	start := time.Now()
-	res, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, time.Since(start), err
-	}
-	b, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	return res.StatusCode, b, time.Since(start), err
+	return c.send(req)
 }
 
 // LoadResult is how the import went.
