@@ -17,4 +17,6 @@ func (s *Store) GroupStats() (groups, requests int64) {
 }
 
 // SearchBarrierForTest runs the search statements held back in tx's group.
-func (s *Store) SearchBarrierForTest(ctx context.Context, tx *sql.Tx) error { return s.searchBarrier(ctx, tx) }
+func (s *Store) SearchBarrierForTest(ctx context.Context, tx *sql.Tx) error {
+	return s.searchBarrier(ctx, tx)
+}

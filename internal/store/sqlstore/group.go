@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -206,8 +208,9 @@ func (s *Store) runSavepoint(tx *sql.Tx, r *txRequest, search *[]deferredExec) (
 // which runs what is held back. A request's own held-back statements are dropped with it when
 // it fails; the group's, run inside a request that then fails, are held back again.
 
-// deferredExec is a held-back statement.
+// deferredExec is a held-back statement about the search document of conversation rid.
 type deferredExec struct {
+	rid   int64
 	query string
 	args  []any
 }
@@ -232,7 +235,7 @@ func (s *Store) searchOf(tx *sql.Tx) *requestSearch {
 // before the group commits.
 func (s *Store) appendSearchBody(ctx context.Context, tx *sql.Tx, rid int64, text string) error {
 	if rs := s.searchOf(tx); rs != nil {
-		rs.own = append(rs.own, deferredExec{s.d.AppendSearchBody(), []any{rid, text, MaxSearchBody}})
+		rs.own = append(rs.own, deferredExec{rid, s.d.AppendSearchBody(), []any{rid, text, MaxSearchBody}})
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, s.q(s.d.AppendSearchBody()), rid, text, MaxSearchBody)
@@ -258,7 +261,11 @@ func (s *Store) searchBarrier(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// runDeferred runs held-back statements by row id, each row's in their order: FTS5 keeps
+// pending terms for rising row ids only, and writes them out (a segment, merges) before a
+// lower one.
 func (s *Store) runDeferred(ctx context.Context, tx *sql.Tx, stmts []deferredExec) error {
+	slices.SortStableFunc(stmts, func(a, b deferredExec) int { return cmp.Compare(a.rid, b.rid) })
 	for _, d := range stmts {
 		if _, err := tx.ExecContext(ctx, s.q(d.query), d.args...); err != nil {
 			return err
