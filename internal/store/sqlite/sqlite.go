@@ -101,7 +101,7 @@ type Dialect struct{}
 
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
-func (Dialect) Name() string                  { return "sqlite" }
+func (Dialect) Name() string { return "sqlite" }
 
 // Rebind turns $1, $2, ... into SQLite's parameters: plain ? when they come in order, once
 // each (as in every multi-row INSERT), else ?NNN. The driver looks each numbered parameter's
