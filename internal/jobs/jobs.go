@@ -19,6 +19,7 @@ import (
 )
 
 // Handler does one job. An error retries it later; wrap it with Permanent to give up at once.
+// ErrCompleted says the handler removed the job itself (in the transaction that saved its work).
 type Handler func(ctx context.Context, j store.Job) error
 
 // BatchHandler does several jobs of one kind at once (claimed together, completed together):
@@ -28,7 +29,7 @@ type Handler func(ctx context.Context, j store.Job) error
 // that job alone, as a Handler's does.
 type BatchHandler func(ctx context.Context, js []store.Job) []error
 
-// ErrCompleted is a BatchHandler's answer for a job that it completed itself.
+// ErrCompleted is a handler's answer for a job that it completed itself.
 var ErrCompleted = errors.New("jobs: completed by the handler")
 
 // FailHandler learns that a job failed for good (a permanent error, or its last attempt),
@@ -287,6 +288,9 @@ func (r *Runner) run(j store.Job) {
 	// recorded as failed (or done).
 	ctx, cancelBook := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelBook()
+	if errors.Is(err, ErrCompleted) {
+		return
+	}
 	if err == nil {
 		if err := r.st.CompleteJob(ctx, j.ID); err != nil {
 			r.log.Error("complete job", "kind", j.Kind, "key", j.Key, "err", err)

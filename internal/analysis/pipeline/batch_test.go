@@ -1,9 +1,11 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,4 +80,52 @@ func TestBatchesSurviveCrash(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestHandleCompletesOnce: one job at a time (Handle), a saved analysis completes its job in
+// its transaction; the runner neither retries it nor logs a failure.
+func TestHandleCompletesOnce(t *testing.T) {
+	enginetest.ForEach(t, func(t *testing.T, open enginetest.Opener) {
+		st := open(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a, _ := st.CreateAssistant(ctx, "a")
+		convs := create(t, st, a.ID, demo.Generate(9, 5, time.Now().Add(-2*time.Hour), time.Hour)...)
+		var logs lockedBuffer
+		r := jobs.New(st, jobs.Options{Poll: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		r.Handle(store.JobAnalyze, (&pipeline.Pipeline{Store: st, Analyzer: shared()}).Handle)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = r.Run(ctx) }()
+		waitFor(t, "analysis", 60*time.Second, func() bool {
+			s, _ := st.JobStats(ctx)
+			return len(s[store.JobAnalyze]) == 0
+		})
+		cancel()
+		<-done
+		for _, c := range convs {
+			if got, err := st.Conversation(context.Background(), a.ID, c.ID); err != nil || got.UnifiedAnalysis == nil {
+				t.Errorf("conversation %d not analysed (%v)", c.Ord, err)
+			}
+		}
+		if logs.String() != "" {
+			t.Errorf("runner logged:\n%s", logs.String())
+		}
+	})
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

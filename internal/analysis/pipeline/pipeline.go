@@ -85,7 +85,8 @@ func (p *Pipeline) now() time.Time {
 	return time.Now()
 }
 
-// Handle is the job handler of store.JobAnalyze, one job at a time; HandleBatch is faster.
+// Handle is the job handler of store.JobAnalyze, one job at a time (Register, with batches,
+// is faster). A saved analysis completes its job in the same transaction: jobs.ErrCompleted.
 func (p *Pipeline) Handle(ctx context.Context, j store.Job) error {
 	return p.HandleBatch(ctx, []store.Job{j})[0]
 }
