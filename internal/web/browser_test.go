@@ -234,7 +234,7 @@ func TestBrowser(t *testing.T) {
 	}
 	eval(ctx, `document.querySelector("#f-query").value = `+strconv.Quote(word)+`; ""`)
 	run(ctx, "search", chromedp.Click(`.searchbar button[type="submit"]`), chromedp.WaitVisible("#rows"))
-	waitFor(ctx, "the search page", `location.search.includes("query=")`)
+	waitFor(ctx, "the search page", `location.search.includes("query=") && document.readyState === "complete"`)
 	got, want := num(ctx, `document.querySelector("#count").textContent.split(" ")[0]`), storeCount(t, e.Store, aid, url.Values{"query": {word}})
 	if got != want || want == 0 || want >= 120 {
 		t.Errorf("searching %q: the inbox counts %d, the store %d (of 120)", word, got, want)
@@ -267,11 +267,15 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("after taking over the assignee shows %q", a)
 	}
 	reply := "Hello from Ada, your parcel is on its way."
+	// The page already shows a #done notice (of the take over): remove it, so that waiting for
+	// one waits for the page the reply leads to.
+	eval(ctx, `document.getElementById("done").remove(); ""`)
 	run(ctx, "reply", chromedp.SetValue("#reply-text", reply), chromedp.Click(`#reply button[type="submit"]`), chromedp.WaitVisible("#done"))
 	waitFor(ctx2, "the second browser sees the reply live", `[...document.querySelectorAll("#timeline .msg-human_operator .text")].some(e => e.textContent === `+strconv.Quote(reply)+`)`)
 	shot(ctx, "conversation-laptop", 1280, 900)
 	shot(ctx, "conversation-phone", 390, 844)
 	run(ctx, "laptop", chromedp.EmulateViewport(1280, 900))
+	eval(ctx, `document.getElementById("done").remove(); ""`)
 	run(ctx, "resolve", chromedp.Click(`[data-action="resolve"]`), chromedp.WaitVisible("#done"))
 	waitFor(ctx2, "the second browser sees the resolution live", `document.querySelector("#status").textContent === "Resolved"`)
 
