@@ -32,7 +32,19 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 	default:
 		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM conversations c WHERE `+strings.Join(b.where, " AND ")), b.args...).Scan(&n)
 	}
-	if err != nil || cd == nil {
+	if err != nil {
+		return n, err
+	}
+	if cd == nil {
+		// Filters alone: when they match few conversations, read those through the filters'
+		// indexes and sort them. Walking the sort order instead is what a planner picks from
+		// its estimates, and a date range far from the newest conversations (created dates
+		// follow last-message dates) then reads most of the table before it fills a page:
+		// 1.1 s instead of 20 ms at 1M conversations on PostgreSQL.
+		total, err := s.conversationCount(ctx, b.args[0])
+		if err == nil && n <= s.d.SparseMax(total) {
+			b.plan = planSparse
+		}
 		return n, err
 	}
 	b.plan = planSparse

@@ -38,7 +38,7 @@ type listPlan int
 const (
 	// planPlain lets the database choose.
 	planPlain listPlan = iota
-	// planSparse reads the few matches and sorts them.
+	// planSparse reads the few matches (of the words, or of the filters alone) and sorts them.
 	planSparse
 	// planDense walks the sort order and checks each conversation for the words: a word in
 	// many conversations fills a page after a few rows.
@@ -186,6 +186,9 @@ func (s *Store) listRows(ctx context.Context, b *builder, sort string, desc bool
 	where := slices.Clone(b.where)
 	from := "conversations c"
 	order := fmt.Sprintf("%s %s, c.rid %s", col, dir, dir)
+	if b.cand == nil && b.plan == planSparse {
+		order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
+	}
 	if cd := b.cand; cd != nil {
 		switch b.plan {
 		case planSparse:
