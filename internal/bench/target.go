@@ -95,7 +95,7 @@ func StartServerFor(ctx context.Context, st store.Store, assistantID string, log
 	var wg sync.WaitGroup
 	if analyze {
 		runner := jobs.New(st, jobs.Options{Logger: log})
-		runner.Handle(store.JobAnalyze, (&pipeline.Pipeline{Store: st, Analyzer: analysis.New(), Logger: log}).Handle)
+		(&pipeline.Pipeline{Store: st, Analyzer: analysis.New(), Logger: log}).Register(runner)
 		if ws, ok := st.(interface{ SetJobNotify(func()) }); ok {
 			ws.SetJobNotify(runner.Wake)
 		}
