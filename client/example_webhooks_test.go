@@ -72,6 +72,19 @@ func ExampleWebhooksService_Create() {
 	tampered := bytes.Replace(d.body, []byte("resolved"), []byte("deleted"), 1)
 	fmt.Println(client.VerifySignature(secret, d.signature, tampered, client.DefaultSignatureTolerance, time.Now()))
 
+	// The receiver has the delivery; wait until Parley has recorded its answer (a delivery
+	// being sent cannot be redelivered).
+	for {
+		list, err := c.Webhooks.Deliveries(ctx, hook.ID, client.DeliveryOptions{Status: client.DeliverySucceeded})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if len(list.Items) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// docs:start deliveries
 	for d, err := range c.Webhooks.AllDeliveries(ctx, hook.ID, client.DeliveryOptions{}) {
 		if err != nil {

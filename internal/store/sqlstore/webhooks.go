@@ -543,7 +543,7 @@ func (s *Store) WebhookDelivery(ctx context.Context, assistantID, webhookID, id 
 }
 
 // RedeliverWebhookDelivery makes a delivery pending and due now with a new retry window. A
-// delivery in flight keeps its lease (it is not sent twice at once).
+// delivery in flight is refused (ErrConflict): the attempt's result would replace the request.
 func (s *Store) RedeliverWebhookDelivery(ctx context.Context, assistantID, webhookID, id string) (store.Delivery, error) {
 	w, err := s.Webhook(ctx, assistantID, webhookID)
 	if err != nil {
@@ -556,9 +556,19 @@ func (s *Store) RedeliverWebhookDelivery(ctx context.Context, assistantID, webho
 		return store.Delivery{}, cv.ErrNotFound
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.d.Time(s.clock())
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3, first_attempt_at = NULL,
- completed_at = NULL WHERE id = $1 AND endpoint_id = $2`), id, webhookID, s.d.Time(s.clock()))
-		return affected(res, err)
+ completed_at = NULL WHERE id = $1 AND endpoint_id = $2 AND (locked_until IS NULL OR locked_until <= $3)`), id, webhookID, now)
+		if err := affected(res, err); !errors.Is(err, cv.ErrNotFound) {
+			return err
+		}
+		// Not changed: missing, or being sent now (its attempt's result would overwrite the
+		// request to send it again).
+		var one int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2`), id, webhookID).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		return fmt.Errorf("%w: the delivery is being sent now; redeliver it once this attempt has finished", cv.ErrConflict)
 	})
 	if err != nil {
 		return store.Delivery{}, err

@@ -230,6 +230,10 @@ var webhookTests = []test{
 				xHead = d
 			}
 		}
+		// While x's head is being sent, a redelivery is refused: the attempt's result would
+		// replace it.
+		_, err := s.RedeliverWebhookDelivery(t.Context(), a.ID, w.ID, xHead.ID)
+		wantErr(t, "RedeliverWebhookDelivery in flight", err, cv.ErrConflict)
 		// x's head fails and waits for its retry: x stays blocked.
 		ok(t, "retry", s.FinishWebhookDelivery(t.Context(), xHead.ID, store.DeliveryAttempt{At: time.Now(), StatusCode: 503, Error: "HTTP 503",
 			Body: []byte(`{"n":1}`), RetryAt: time.Now().Add(time.Hour)}))
