@@ -144,7 +144,7 @@ func StartServerFor(ctx context.Context, st store.Store, assistantID string, log
 	}
 	return &Target{
 		URL: "http://" + addr.String(), Token: secret, AssistantID: a.ID, Store: st, PID: os.Getpid(), InProcess: true, Analyze: analyze,
-		Operator: &Operator{ID: op.ID, Email: email, Password: pw}, Dashboard: web.New(st, web.Options{Logger: log}),
+		Operator: &Operator{ID: op.ID, Email: email, Password: pw}, Dashboard: dash,
 		close: func() error {
 			stopBg()
 			err := <-errc

@@ -28,12 +28,7 @@ func TestCountersBackfill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		convs := demo.Generate(7, 60, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), 20*24*time.Hour)
-		for i := range convs {
-			if err := convs[i].Validate(); err != nil {
-				t.Fatal(err)
-			}
-		}
+		convs := demoConversations(t, 7, 60, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), 20*24*time.Hour)
 		link := cv.NewLink{ID: "Lbackfill0000000000001", URL: "https://example.com/"}
 		convs[3].Messages = append(convs[3].Messages, cv.NewMessage{Author: cv.AuthorAI, Content: "see the link", Links: []cv.NewLink{link}})
 		created, err := st.CreateConversations(ctx, a.ID, convs)
@@ -74,15 +69,7 @@ func TestCountersBackfill(t *testing.T) {
 		if before[0].Total.HandedOff < 5 || before[0].Total.TrackedLinkClicks != 2 || before[0].Total.Flagged != 5 {
 			t.Fatalf("the store does not keep the counters: %+v", before[0].Total)
 		}
-		var p *goose.Provider
-		if st.Engine() == "sqlite" {
-			p, err = sqlite.Migrations(st.DB())
-		} else {
-			p, err = postgres.Migrations(st.DB())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := migrations(t, st)
 		if _, err := p.DownTo(ctx, 39); err != nil {
 			t.Fatalf("undo migration 00040: %v", err)
 		}
@@ -107,6 +94,34 @@ func TestCountersBackfill(t *testing.T) {
 			}
 		}
 	})
+}
+
+// migrations is the goose provider of st's engine.
+func migrations(t *testing.T, st *sqlstore.Store) *goose.Provider {
+	t.Helper()
+	var p *goose.Provider
+	var err error
+	if st.Engine() == "sqlite" {
+		p, err = sqlite.Migrations(st.DB())
+	} else {
+		p, err = postgres.Migrations(st.DB())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// demoConversations generates n valid demo conversations ending at end.
+func demoConversations(t *testing.T, seed int64, n int, end time.Time, span time.Duration) []cv.NewConversation {
+	t.Helper()
+	convs := demo.Generate(seed, n, end, span)
+	for i := range convs {
+		if err := convs[i].Validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return convs
 }
 
 func hasColumn(t *testing.T, db *sql.DB, col string) bool {

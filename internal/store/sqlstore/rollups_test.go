@@ -8,13 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
 	cv "github.com/parleyhq/parley/internal/conversation"
-	"github.com/parleyhq/parley/internal/demo"
 	"github.com/parleyhq/parley/internal/store/enginetest"
-	"github.com/parleyhq/parley/internal/store/postgres"
-	"github.com/parleyhq/parley/internal/store/sqlite"
 	"github.com/parleyhq/parley/internal/store/sqlstore"
 )
 
@@ -31,12 +26,7 @@ func TestRollupsAfterWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		convs := demo.Generate(11, 24, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 10*24*time.Hour)
-		for i := range convs {
-			if err := convs[i].Validate(); err != nil {
-				t.Fatal(err)
-			}
-		}
+		convs := demoConversations(t, 11, 24, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 10*24*time.Hour)
 		created, err := st.CreateConversations(ctx, a.ID, convs)
 		if err != nil {
 			t.Fatal(err)
@@ -109,15 +99,7 @@ func TestRollupsAfterWrites(t *testing.T) {
 		if len(kept) == 0 {
 			t.Fatal("no rollup rows")
 		}
-		var p *goose.Provider
-		if st.Engine() == "sqlite" {
-			p, err = sqlite.Migrations(st.DB())
-		} else {
-			p, err = postgres.Migrations(st.DB())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := migrations(t, st)
 		if _, err := p.DownTo(ctx, 39); err != nil {
 			t.Fatalf("undo migration 00040: %v", err)
 		}
