@@ -84,6 +84,9 @@ func (m *Model) DetectConfidence(text string) (string, float64) {
 	if m.scores(text, sc) == 0 {
 		return "", 0
 	}
+	if m.ngrams != nil {
+		m.ngrams.score(text, cands, m.ngramW, sc)
+	}
 	best, second := -1, -1
 	for _, l := range cands {
 		if best < 0 || sc[l] > sc[best] {

@@ -29,6 +29,8 @@ type Model struct {
 	entries  []entry
 	unseen   []float32 // log-probability of a feature a language never saw
 	scriptOf []scriptSet
+	ngramW   float64 // weight of the n-gram table's log-likelihood; 0: not used
+	ngrams   *ngramScorer
 }
 
 type entry struct {
@@ -47,6 +49,9 @@ type TrainOptions struct {
 	Alpha    float64 // additive smoothing, default 0.01
 	WordW    float64 // weight of whole-word features against character n-grams, default 3
 	MinCount int     // drop features seen fewer than this many times in all, default 2
+	// NgramW weighs the shipped n-gram table (large-corpus character 1- to 5-gram frequencies,
+	// not from the training samples) against the sentences' model, default 0.5; < 0: not used.
+	NgramW float64
 }
 
 func (o *TrainOptions) defaults() {
@@ -58,6 +63,12 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.MinCount == 0 {
 		o.MinCount = 2
+	}
+	if o.NgramW == 0 {
+		o.NgramW = 0.5
+	}
+	if o.NgramW < 0 {
+		o.NgramW = 0
 	}
 }
 
@@ -152,7 +163,7 @@ func train(samples []Sample, opt TrainOptions) *rawModel {
 			counts[int(id)*L+li]++
 		})
 	}
-	raw := rawModel{langs: langs, alpha: opt.Alpha, wordW: opt.WordW, totals: make([]float64, L)}
+	raw := rawModel{langs: langs, alpha: opt.Alpha, wordW: opt.WordW, ngramW: opt.NgramW, totals: make([]float64, L)}
 	for h, id := range feat {
 		row := counts[int(id)*L : int(id)*L+L]
 		var t uint32
@@ -187,12 +198,16 @@ type rawModel struct {
 	totals []float64
 	alpha  float64
 	wordW  float64
+	ngramW float64
 	feats  []rawFeature
 }
 
 func (r *rawModel) compile() *Model {
 	L := len(r.langs)
-	m := &Model{Langs: r.langs, totals: r.totals, vocab: float64(len(r.feats)), alpha: r.alpha, wordW: r.wordW}
+	m := &Model{Langs: r.langs, totals: r.totals, vocab: float64(len(r.feats)), alpha: r.alpha, wordW: r.wordW, ngramW: r.ngramW}
+	if r.ngramW > 0 {
+		m.ngrams = newNgramScorer(defaultNgrams(), r.langs)
+	}
 	m.unseen = make([]float32, L)
 	den := make([]float64, L)
 	for l := 0; l < L; l++ {
@@ -260,7 +275,7 @@ func (r *rawModel) encode(w io.Writer) error {
 		var b [binary.MaxVarintLen64]byte
 		bw.Write(b[:binary.PutUvarint(b[:], v)])
 	}
-	bw.WriteString("PLID1")
+	bw.WriteString("PLID2")
 	put(uint64(len(r.langs)))
 	for i, l := range r.langs {
 		put(uint64(len(l)))
@@ -269,6 +284,7 @@ func (r *rawModel) encode(w io.Writer) error {
 	}
 	put(math.Float64bits(r.alpha))
 	put(math.Float64bits(r.wordW))
+	put(math.Float64bits(r.ngramW))
 	put(uint64(len(r.feats)))
 	var prev uint64
 	for _, f := range r.feats {
@@ -293,7 +309,7 @@ func decode(data []byte) (*Model, error) {
 	}
 	br := bufio.NewReader(zr)
 	magic := make([]byte, 5)
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "PLID1" {
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "PLID2" {
 		return nil, errors.New("language: bad model header")
 	}
 	var rerr error
@@ -319,6 +335,7 @@ func decode(data []byte) (*Model, error) {
 	}
 	r.alpha = math.Float64frombits(get())
 	r.wordW = math.Float64frombits(get())
+	r.ngramW = math.Float64frombits(get())
 	nf := int(get())
 	r.feats = make([]rawFeature, 0, nf)
 	var prev uint64

@@ -91,7 +91,8 @@ func scriptsOf(code string) scriptSet {
 }
 
 // dominantScript returns the script of most letters of text (Kana wins over Han when present
-// at all, since Chinese never uses it) and the number of letters.
+// at all, since Chinese never uses it; another script wins over Latin with half as many
+// letters) and the number of letters.
 func dominantScript(text string) (scriptSet, int) {
 	var counts [32]int
 	n := 0
@@ -124,6 +125,19 @@ func dominantScript(text string) (scriptSet, int) {
 	for i := range counts {
 		if counts[i] > counts[best] {
 			best = i
+		}
+	}
+	// Latin words (names, brands, web boilerplate) mixed into text of another script: that
+	// script wins when it has at least half as many letters.
+	if scriptSet(1<<best) == sLatin {
+		other := -1
+		for i := range counts {
+			if scriptSet(1<<i) != sLatin && scriptSet(1<<i) != sOther && (other < 0 || counts[i] > counts[other]) {
+				other = i
+			}
+		}
+		if other >= 0 && counts[other] > 0 && 2*counts[other] >= counts[best] {
+			best = other
 		}
 	}
 	return 1 << best, n

@@ -1,0 +1,256 @@
+package language
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/parleyhq/parley/internal/analysis/textutil"
+)
+
+// The n-gram table: character 1- to 5-grams inside words with their frequency in large corpora
+// of each language, derived from lingua-go's models (Apache-2.0) by
+// internal/analysis/tools/langbench/ngrams. It does not come from the development sentences, so
+// every model (the shipped one and each cross-validation fold's) uses it as it is.
+
+//go:generate sh -c "cd ../tools/langbench && go run ./ngrams -out ../../language/ngrams.bin.gz"
+
+//go:embed ngrams.bin.gz
+var shippedNgrams []byte
+
+const maxOrder = 5
+
+type ngramTable struct {
+	langs   []string
+	index   table // n-gram hash -> offset<<8 | count into entries
+	entries []entry
+	floor   [][maxOrder]float32 // per language and order: log-probability of an n-gram it lacks
+	has     []uint8             // per language: bit n-1 set when it has n-grams of order n
+}
+
+var (
+	ngramsOnce sync.Once
+	ngramsTab  *ngramTable
+	ngramsErr  error
+)
+
+func defaultNgrams() *ngramTable {
+	ngramsOnce.Do(func() {
+		ngramsTab, ngramsErr = decodeNgrams(shippedNgrams, 0)
+		if ngramsErr != nil {
+			panic(ngramsErr)
+		}
+	})
+	return ngramsTab
+}
+
+// decodeNgrams reads the n-gram table. An n-gram a language lacks scores floorOff (nats) below
+// the rarest one it has of that order.
+func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
+	if floorOff == 0 {
+		floorOff = math.Ln2
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(zr)
+	magic := make([]byte, 5)
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "PLNG1" {
+		return nil, errors.New("language: bad n-gram table header")
+	}
+	var rerr error
+	get := func() uint64 {
+		v, err := binary.ReadUvarint(br)
+		if err != nil && rerr == nil {
+			rerr = err
+		}
+		return v
+	}
+	quant := float64(get())
+	nl := int(get())
+	if nl > 255 || quant == 0 {
+		return nil, fmt.Errorf("language: n-gram table: %d languages", nl)
+	}
+	t := &ngramTable{}
+	for i := 0; i < nl && rerr == nil; i++ {
+		b := make([]byte, get())
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil, err
+		}
+		t.langs = append(t.langs, string(b))
+	}
+	n := int(get())
+	if rerr != nil {
+		return nil, rerr
+	}
+	type raw struct {
+		hash  uint64
+		order int
+		off   uint32
+		k     int
+	}
+	raws := make([]raw, 0, n)
+	var langs []uint8
+	var qs []uint32
+	min := make([][maxOrder]uint32, nl)
+	var prev []byte
+	for i := 0; i < n && rerr == nil; i++ {
+		c := int(get())
+		s := int(get())
+		if c > len(prev) || s > 64 {
+			return nil, errors.New("language: n-gram table: bad key")
+		}
+		key := append(prev[:c:c], make([]byte, s)...)
+		if _, err := io.ReadFull(br, key[c:]); err != nil {
+			return nil, err
+		}
+		prev = key
+		order := 0
+		h := uint64(fnvOffset)
+		for _, r := range string(key) {
+			h = fnvRune(h, r)
+			order++
+		}
+		if order < 1 || order > maxOrder {
+			return nil, errors.New("language: n-gram table: bad order")
+		}
+		k := int(get())
+		if k > nl {
+			return nil, errors.New("language: n-gram table: bad entry count")
+		}
+		raws = append(raws, raw{hash: h, order: order, off: uint32(len(langs)), k: k})
+		for j := 0; j < k; j++ {
+			l, err := br.ReadByte()
+			if err != nil {
+				return nil, err
+			}
+			if int(l) >= nl {
+				return nil, errors.New("language: n-gram table: bad language")
+			}
+			q := uint32(get())
+			langs = append(langs, l)
+			qs = append(qs, q)
+			if q > min[l][order-1] {
+				min[l][order-1] = q
+			}
+		}
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("language: n-gram table: %w", rerr)
+	}
+	t.floor = make([][maxOrder]float32, nl)
+	t.has = make([]uint8, nl)
+	for l := range min {
+		for o := range min[l] {
+			if min[l][o] > 0 {
+				t.has[l] |= 1 << o
+				t.floor[l][o] = float32(-float64(min[l][o])/quant - floorOff)
+			}
+		}
+	}
+	t.index = newTable(len(raws))
+	t.entries = make([]entry, len(langs))
+	for _, r := range raws {
+		for j := 0; j < r.k; j++ {
+			i := int(r.off) + j
+			l := langs[i]
+			lp := -float64(qs[i])/quant - float64(t.floor[l][r.order-1])
+			t.entries[i] = entry{lang: l, lp: float32(lp)}
+		}
+		t.index.put(r.hash, r.off<<8|uint32(r.k))
+	}
+	return t, nil
+}
+
+// ngramScorer holds a table mapped onto a model's languages.
+type ngramScorer struct {
+	t       *ngramTable
+	toModel []int // table language -> model language, -1 when the model lacks it
+	fromMod []int // model language -> table language, -1 when the table lacks it
+}
+
+func newNgramScorer(t *ngramTable, langs []string) *ngramScorer {
+	s := &ngramScorer{t: t, toModel: make([]int, len(t.langs)), fromMod: make([]int, len(langs))}
+	for i := range s.toModel {
+		s.toModel[i] = -1
+	}
+	for i, l := range langs {
+		s.fromMod[i] = -1
+		for j, tl := range t.langs {
+			if tl == l {
+				s.fromMod[i], s.toModel[j] = j, i
+			}
+		}
+	}
+	return s
+}
+
+// score adds w times the n-gram log-likelihood of text under each candidate language (model
+// indexes) to sc. Orders that some candidate lacks are left out, and so are n-grams no language
+// has.
+func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) {
+	var mask uint8 = 1<<maxOrder - 1
+	for _, l := range cands {
+		tl := s.fromMod[l]
+		if tl < 0 {
+			return
+		}
+		mask &= s.t.has[tl]
+	}
+	if mask == 0 {
+		return
+	}
+	var cnt [maxOrder]float64
+	var buf [128]float64
+	add := buf[:0]
+	if len(s.t.langs) <= len(buf) {
+		add = buf[:len(s.t.langs)]
+	} else {
+		add = make([]float64, len(s.t.langs))
+	}
+	var rs []rune
+	for _, word := range textutil.Words(strings.ToLower(text)) {
+		rs = rs[:0]
+		for _, r := range word {
+			if unicode.IsLetter(r) {
+				rs = append(rs, r)
+			}
+		}
+		for i := range rs {
+			h := uint64(fnvOffset)
+			for n := 1; n <= maxOrder && i+n <= len(rs); n++ {
+				h = fnvRune(h, rs[i+n-1])
+				if mask&(1<<(n-1)) == 0 {
+					continue
+				}
+				v, ok := s.t.index.get(h)
+				if !ok {
+					continue
+				}
+				cnt[n-1]++
+				off, k := v>>8, v&0xff
+				for _, e := range s.t.entries[off : off+k] {
+					add[e.lang] += float64(e.lp)
+				}
+			}
+		}
+	}
+	for _, l := range cands {
+		tl := s.fromMod[l]
+		v := add[tl]
+		for o := 0; o < maxOrder; o++ {
+			v += cnt[o] * float64(s.t.floor[tl][o])
+		}
+		sc[l] += w * v
+	}
+}
