@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	cacheDir := fs.String("cache-dir", defaultCache(), "where generated data sets are kept for later runs")
 	fs.IntVar(&cfg.ImportBatch, "import-batch", 1000, "conversations per import request")
 	fs.IntVar(&cfg.ImportConcurrency, "import-concurrency", 2, "import requests at a time")
-	fs.BoolVar(&cfg.SkipLoad, "skip-load", false, "reuse data loaded by an earlier run with --keep (same data options; with --data-dir or --pg-database)")
+	fs.BoolVar(&cfg.SkipLoad, "skip-load", false, "reuse data loaded by an earlier run with --keep (same data options; with --data-dir or --pg-database); it is kept after the run")
 	fs.IntVar(&cfg.Posts, "posts", 20000, "single-message POSTs")
 	fs.IntVar(&cfg.PostConcurrency, "post-concurrency", 32, "POSTs at a time")
 	fs.IntVar(&cfg.Requests, "requests", 200, "requests of each read kind per run")
@@ -230,7 +230,7 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 			p.Logf("postgres: schema %s", pgDB)
 			return st, func() error {
 				err := st.Close()
-				if !keep {
+				if !keep && !reuse {
 					err = errors.Join(err, postgres.DropSchema(context.Background(), dbURL, pgDB))
 				}
 				return err
@@ -247,7 +247,8 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 		}
 		u.Path = "/" + pgDB
 		drop := func() error {
-			if keep {
+			// Data an earlier run loaded (--skip-load) stays: only what this run made goes.
+			if keep || reuse {
 				return nil
 			}
 			return pgExec(context.Background(), dbURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{pgDB}.Sanitize()+" WITH (FORCE)")

@@ -121,13 +121,36 @@ func (Dialect) MetadataText(n int) string {
 	return "(CASE jsonb_typeof(c.client_metadata -> " + k + ") WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE c.client_metadata ->> " + k + " END)"
 }
 func (Dialect) SearchArg(q search.Query) string { return q.TSQuery() }
-func (d Dialect) SearchCount(a, q int) string {
-	return "SELECT count(*) FROM (" + d.SearchRows(a, q) + ") m"
-}
 func (Dialect) SearchRows(a, q int) string {
 	return "SELECT conversation_rid AS rid FROM conversation_search WHERE assistant_id = $" + strconv.Itoa(a) +
 		" AND tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ")"
 }
+// SearchCount and SearchIDs call functions (migration 00024) that keep the planner on the
+// GIN index: a word in many documents would otherwise be counted by a sequential scan that
+// reads every tsvector from TOAST.
+func (Dialect) SearchCount(a, q int) string {
+	return "SELECT search_count($" + strconv.Itoa(a) + ", to_tsquery('simple', $" + strconv.Itoa(q) + "))"
+}
+func (Dialect) SearchIDs(a, q, lim int) string {
+	return "SELECT coalesce(string_agg(r::text, ','), '') FROM search_rids($" + strconv.Itoa(a) +
+		", to_tsquery('simple', $" + strconv.Itoa(q) + "), $" + strconv.Itoa(lim) + ") r"
+}
+
+// IDsMax: reading the ids costs a heap page per match (visibility), about what the count
+// costs anyway; above 4% of the conversations the correlated probe of a walk (SearchProbe)
+// finds a page within about 500 rows, and the count alone is cheaper than the ids.
+func (Dialect) IDsMax(total int64) int64 { return max(1, total/25) }
+
+// InIDs: the walk checks a hashed subplan (IS TRUE keeps PostgreSQL from turning the IN
+// into a join, whose output would have to be sorted); the sparse form looks each id up.
+func (Dialect) InIDs(n int, walk bool) string {
+	ids := "('{' || $" + strconv.Itoa(n) + "::text || '}')::bigint[]"
+	if walk {
+		return "(c.rid IN (SELECT unnest(" + ids + "))) IS TRUE"
+	}
+	return "c.rid = ANY(" + ids + ")"
+}
+
 func (Dialect) Sparse(rows string) (string, string) {
 	return "conversations c", "c.rid IN (" + rows + ")"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 )
@@ -22,6 +23,9 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 		return s.conversationCount(ctx, b.args[0])
 	case cd != nil && cd.text != 0 && len(b.where) == 2:
 		// Words alone: the assistant's matches in the search index, no conversation read.
+		if ok, err := s.countIDs(ctx, b); ok || err != nil {
+			return int64(b.idsN), err
+		}
 		err = s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchCount(1, cd.text)), b.args...).Scan(&n)
 	case cd != nil:
 		// The candidates first, each looked up by row id.
@@ -68,4 +72,38 @@ func (s *Store) conversationCount(ctx context.Context, assistantID any) (int64, 
 		return 0, nil
 	}
 	return n, err
+}
+
+// countIDs reads out the row ids of a word's matches when the engine wants them and they are
+// few enough (Dialect.IDsMax): the count is their number, and the page is read from them,
+// so the index is read once for both. It reports false when it did not set b's plan.
+func (s *Store) countIDs(ctx context.Context, b *builder) (bool, error) {
+	total, err := s.conversationCount(ctx, b.args[0])
+	if err != nil {
+		return false, err
+	}
+	most := s.d.IDsMax(total)
+	if most <= 0 {
+		return false, nil
+	}
+	args := append(slices.Clone(b.args), most+1)
+	var ids string
+	if err := s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchIDs(1, b.cand.text, len(args))), args...).Scan(&ids); err != nil {
+		return false, err
+	}
+	n := 0
+	if ids != "" {
+		n = strings.Count(ids, ",") + 1
+	}
+	if int64(n) > most {
+		return false, nil
+	}
+	b.ids, b.idsN = ids, n
+	// Sorting reads a row per match; walking the order checks about 21·total/n rows, each
+	// far cheaper (an index entry and a hash probe).
+	b.plan = planIDs
+	if float64(n) > math.Sqrt(float64(total)) {
+		b.plan = planIDsWalk
+	}
+	return true, nil
 }

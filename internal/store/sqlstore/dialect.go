@@ -45,6 +45,18 @@ type Dialect interface {
 	// SearchProbe is a condition on conversation alias c, with the search argument at $q,
 	// for walking the sort order: a word in many conversations fills a page after a few rows.
 	SearchProbe(q int) string
+	// SearchIDs is a query of one text value: the comma-separated row ids of at most $lim of
+	// the assistant's ($a) conversations whose documents match ($q). "" when the engine counts
+	// and pages a word's matches from its index without reading them out.
+	SearchIDs(a, q, lim int) string
+	// IDsMax is the most matches, among total conversations, whose row ids a word search reads
+	// out with SearchIDs (one read of the index for the count and the page); above it the
+	// search counts (SearchCount) and walks the order (SearchProbe).
+	IDsMax(total int64) int64
+	// InIDs is a condition on conversation alias c: its row id is one of SearchIDs' ids, bound
+	// at $n. With walk the page walks the sort order and checks each row against the ids;
+	// without, it reads the ids' rows and sorts them.
+	InIDs(n int, walk bool) string
 	// SparseMax is the most matches of a word search among total conversations whose page
 	// is read by sorting the matches; above it the page walks the order (SearchProbe). Sorting
 	// costs a row read per match, walking about 21·total/matches checks.

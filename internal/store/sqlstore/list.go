@@ -21,6 +21,10 @@ type builder struct {
 	cand *candidates
 	// plan is how listRows runs the candidates.
 	plan listPlan
+	// ids and idsN, with planIDs and planIDsWalk, are the row ids of a word's matches
+	// (comma-separated) and their number.
+	ids  string
+	idsN int
 }
 
 // candidates is the row-id set of a query: the index in where of its condition, the query
@@ -43,6 +47,10 @@ const (
 	// planDense walks the sort order and checks each conversation for the words: a word in
 	// many conversations fills a page after a few rows.
 	planDense
+	// planIDs reads the rows of the matches' ids (Dialect.SearchIDs) and sorts them.
+	planIDs
+	// planIDsWalk walks the sort order and checks each conversation against the ids.
+	planIDsWalk
 )
 
 func (b *builder) arg(v any) string {
@@ -196,6 +204,13 @@ func (s *Store) listRows(ctx context.Context, b *builder, sort string, desc bool
 			order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
 		case planDense:
 			where[cd.where] = s.d.SearchProbe(cd.text)
+		case planIDs, planIDsWalk:
+			// The ids take the place of the words, whose placeholder no other condition uses.
+			args[cd.text-1] = b.ids
+			where[cd.where] = s.d.InIDs(cd.text, b.plan == planIDsWalk)
+			if b.plan == planIDs {
+				order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
+			}
 		}
 	}
 	// The page's row ids first, from the indexes alone where they cover the filters; then

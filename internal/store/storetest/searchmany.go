@@ -28,6 +28,11 @@ func init() {
 			if i%250 == 7 {
 				text += " gamma"
 			}
+			if i%28 == 5 {
+				// About 40: between the sorted and the walked pages of engines that read the
+				// matches' ids out (√1150 and 1150/25 on PostgreSQL).
+				text += " delta"
+			}
 			return text
 		}
 		for i := range in {
@@ -45,7 +50,7 @@ func init() {
 			}
 		}
 		// A word, and the start of one (the last word of a query is also a prefix).
-		for _, w := range []string{"alpha", "beta", "gamma", "alp", "bet"} {
+		for _, w := range []string{"alpha", "beta", "gamma", "delta", "alp", "bet"} {
 			want := byWord[map[string]string{"alp": "alpha", "bet": "beta"}[w]]
 			if want == nil {
 				want = byWord[w]
