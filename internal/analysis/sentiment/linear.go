@@ -12,19 +12,28 @@ import (
 	"sort"
 )
 
-// Linear is the learned part of the English scorer: a linear regression over hashed word and
-// word-pair features plus VADER's scores, followed by a blend with VADER's compound score and
-// two thresholds that turn the blended score into a label.
+// Linear is the learned part of the English scorer.
 //
-// The label comes from a second regression that predicts the strength of the sentiment (the
-// absolute rating): below TInt the text is neutral, else positive when the score is above TMid.
+// The score is a linear regression over hashed word and word-pair features plus VADER's scores,
+// blended with VADER's compound score (A). A second regression predicts the strength of the
+// sentiment (the absolute rating).
+//
+// The label comes from a three-class (multinomial) logistic model over the same hashed
+// features and dense inputs (see nClass: VADER's scores, counts of VADER's positive and negative
+// words, punctuation, and the two regressions' outputs), with class biases B tuned on inner
+// out-of-fold predictions. Its weights are stored relative to the negative class: C[h][0] is
+// neutral's, C[h][1] positive's.
 type Linear struct {
 	W          map[uint64]float32
 	Dense      [nDense]float64 // see nDense
 	A          float64         // blended = linear + A * compound
 	WI         map[uint64]float32
 	DenseI     [nDense]float64 // strength model; |compound| instead of compound
-	TInt, TMid float64
+	TInt, TMid float64         // unused since the three-class model (PLSE3); kept for the struct's users
+
+	C      map[uint64][2]float32
+	DenseC [2][nClass]float64
+	B      [2]float64 // class biases (neutral, positive) added to the logits
 }
 
 // Example is one rated text for training: Y is the human rating on -1..1, Group the data set
@@ -42,7 +51,11 @@ type TrainOptions struct {
 	L2         float64 // default 1e-4
 	MinCount   int     // keep features seen at least this often (default 2)
 	Seed       int64   // default 1
-	InnerFolds int     // folds for tuning A and the thresholds (default 5)
+	InnerFolds int     // folds for tuning A and the class biases, and for the stacked regressions (default 5)
+
+	ClassEpochs int     // three-class model: epochs (default 8)
+	ClassLR     float64 // AdaGrad rate (default 0.05)
+	ClassL2     float64 // default 1e-3
 }
 
 func (o *TrainOptions) defaults() {
@@ -64,6 +77,15 @@ func (o *TrainOptions) defaults() {
 	if o.InnerFolds == 0 {
 		o.InnerFolds = 5
 	}
+	if o.ClassEpochs == 0 {
+		o.ClassEpochs = 8
+	}
+	if o.ClassLR == 0 {
+		o.ClassLR = 0.05
+	}
+	if o.ClassL2 == 0 {
+		o.ClassL2 = 1e-3
+	}
 }
 
 // nDense is the number of dense inputs: bias, VADER compound, positive, negative and neutral
@@ -74,6 +96,7 @@ const nDense = 6
 type prepared struct {
 	feats []int32
 	dense [nDense]float64
+	x     [nClass]float64 // the class model's dense inputs; the regressions' slots are filled in training
 	y     float64
 	group int
 }
@@ -87,8 +110,10 @@ func (s *Scorer) prepare(examples []Example) *corpus {
 	c := &corpus{}
 	ids := map[uint64]int32{}
 	for _, e := range examples {
-		p := prepared{y: e.Y, group: e.Group, dense: s.vaderDense(e.Text)}
-		for _, h := range features(e.Text) {
+		t := tokens(e.Text)
+		p := prepared{y: e.Y, group: e.Group, dense: s.vaderDenseTokens(e.Text, t)}
+		p.x = s.classDense(e.Text, t, p.dense, 0, 0)
+		for _, h := range featuresTokens(t) {
 			id, ok := ids[h]
 			if !ok {
 				id = int32(len(c.hashes))
@@ -173,32 +198,18 @@ func classOf(y float64) int {
 	return 0
 }
 
-func label(score, strength, tint, tmid float64) int {
-	switch {
-	case strength < tint:
-		return 0
-	case score > tmid:
-		return 1
-	}
-	return -1
-}
-
-// tune picks A (best mean Pearson r over groups) and the thresholds (best worst-group gain in
-// 3-class accuracy over VADER) from out-of-fold predictions (score, strength) of c's idx.
-func tune(c *corpus, idx []int, pred, str []float64) (a, tint, tmid float64) {
-	groups := map[int]bool{}
-	for _, i := range idx {
-		groups[c.ex[i].group] = true
-	}
-	blend := func(k int, a float64) float64 { return pred[k] + a*c.ex[idx[k]].dense[1] }
+// tuneBlend picks A, the weight of VADER's compound in the score, for the best mean Pearson r
+// over groups, from out-of-fold (gated) predictions of c's idx.
+func tuneBlend(c *corpus, idx []int, pred []float64) (a float64) {
+	groups := groupsOf(c, idx)
 	bestR := math.Inf(-1)
 	for _, cand := range []float64{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6} {
 		var sum float64
-		for g := range groups {
+		for _, g := range groups {
 			var xs, ys []float64
 			for k, i := range idx {
 				if c.ex[i].group == g {
-					xs = append(xs, blend(k, cand))
+					xs = append(xs, pred[k]+cand*c.ex[i].dense[1])
 					ys = append(ys, c.ex[i].y)
 				}
 			}
@@ -208,77 +219,232 @@ func tune(c *corpus, idx []int, pred, str []float64) (a, tint, tmid float64) {
 			bestR, a = sum, cand
 		}
 	}
-	// Thresholds: the best worst-group gain in accuracy over VADER's own labels (compound
-	// beyond ±0.05), so that no kind of text is sacrificed for another.
-	vaderAcc := map[int]float64{}
-	for g := range groups {
-		ok, n := 0, 0
-		for _, i := range idx {
-			if c.ex[i].group != g {
-				continue
-			}
-			n++
-			v, vl := c.ex[i].dense[1], 0
-			if v >= 0.05 {
-				vl = 1
-			} else if v <= -0.05 {
-				vl = -1
-			}
-			if vl == classOf(c.ex[i].y) {
-				ok++
-			}
+	return a
+}
+
+func groupsOf(c *corpus, idx []int) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, i := range idx {
+		if g := c.ex[i].group; !seen[g] {
+			seen[g] = true
+			out = append(out, g)
 		}
-		vaderAcc[g] = float64(ok) / float64(n)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func vaderLabel(compound float64) int {
+	switch {
+	case compound >= 0.05:
+		return 1
+	case compound <= -0.05:
+		return -1
+	}
+	return 0
+}
+
+// tuneBias picks the class biases (neutral, positive; negative's is 0) for the best worst-group
+// gain in 3-class accuracy over VADER's own labels (compound beyond ±0.05), so that no kind of
+// text is sacrificed for another, from out-of-fold logits z of c's idx.
+func tuneBias(c *corpus, idx []int, z [][2]float64) (b [2]float64) {
+	groups := groupsOf(c, idx)
+	gi := map[int]int{}
+	for k, g := range groups {
+		gi[g] = k
+	}
+	n := make([]int, len(groups))
+	vok := make([]int, len(groups))
+	for _, i := range idx {
+		g := gi[c.ex[i].group]
+		n[g]++
+		if vaderLabel(c.ex[i].dense[1]) == classOf(c.ex[i].y) {
+			vok[g]++
+		}
 	}
 	best := math.Inf(-1)
-	for ti := 0; ti <= 60; ti++ {
-		for tm := -10; tm <= 10; tm++ {
-			t1, t2 := float64(ti)/100, float64(tm)/100
+	ok := make([]int, len(groups))
+	for b0 := -20; b0 <= 20; b0++ {
+		for b1 := -10; b1 <= 10; b1++ {
+			cand := [2]float64{float64(b0) / 10, float64(b1) / 10}
+			clear(ok)
+			for k, i := range idx {
+				if classLabel(z[k], cand, c.ex[i].dense) == classOf(c.ex[i].y) {
+					ok[gi[c.ex[i].group]]++
+				}
+			}
 			worst, mean := math.Inf(1), 0.0
 			for g := range groups {
-				ok, n := 0, 0
-				for k, i := range idx {
-					if c.ex[i].group != g {
-						continue
-					}
-					n++
-					if label(blend(k, a), str[k], t1, t2) == classOf(c.ex[i].y) {
-						ok++
-					}
-				}
-				gain := float64(ok)/float64(n) - vaderAcc[g]
+				gain := float64(ok[g]-vok[g]) / float64(n[g])
 				worst = math.Min(worst, gain)
 				mean += gain / float64(len(groups))
 			}
 			if obj := worst + 0.01*mean; obj > best+1e-12 {
-				best, tint, tmid = obj, t1, t2
+				best, b = obj, cand
 			}
 		}
 	}
-	return a, tint, tmid
+	return b
 }
 
-// train fits the regressions on idx and tunes the blend on inner out-of-fold predictions.
+// classLabel is the label (-1, 0, 1) of logits z (neutral's and positive's, relative to
+// negative's) with biases b; a text in which VADER finds no sentiment word is neutral (see
+// gate).
+func classLabel(z, b [2]float64, dense [nDense]float64) int {
+	if dense[1] == 0 {
+		return 0
+	}
+	neu, pos := z[0]+b[0], z[1]+b[1]
+	switch {
+	case pos > 0 && pos >= neu:
+		return 1
+	case neu >= 0:
+		return 0
+	}
+	return -1
+}
+
+// classWeights is the three-class model being fitted: per class (negative, neutral, positive)
+// weights of the interned features and of the dense inputs.
+type classWeights struct {
+	w     [3][]float64
+	dense [3][nClass]float64
+}
+
+func (w *classWeights) logits(p *prepared, x *[nClass]float64) (z [3]float64) {
+	norm := 1 / math.Sqrt(float64(len(p.feats))+1)
+	for c := range z {
+		for j, d := range x {
+			z[c] += w.dense[c][j] * d
+		}
+		for _, f := range p.feats {
+			z[c] += w.w[c][f] * norm
+		}
+	}
+	return z
+}
+
+// rel returns neutral's and positive's logits relative to negative's.
+func rel(z [3]float64) [2]float64 { return [2]float64{z[1] - z[0], z[2] - z[0]} }
+
+// withStack returns p's class inputs with the regressions' outputs st (score, strength).
+func withStack(p *prepared, st [2]float64) [nClass]float64 {
+	x := p.x
+	x[nClass-2], x[nClass-1] = st[0], st[1]
+	return x
+}
+
+// fitClass trains the three-class model on the examples idx of c (AdaGrad, softmax loss, L2)
+// with the regressions' outputs st (indexed like c.ex). A group with fewer examples than the
+// largest is repeated ceil(largest / size) times, so that the near-binary reviews do not drown
+// the editorials, where neutral is the largest class.
+func fitClass(c *corpus, idx []int, st [][2]float64, o TrainOptions) *classWeights {
+	w := &classWeights{}
+	var g2 [3][]float64
+	var dg [3][nClass]float64
+	for k := range w.w {
+		w.w[k] = make([]float64, len(c.hashes))
+		g2[k] = make([]float64, len(c.hashes))
+	}
+	size := map[int]int{}
+	largest := 0
+	for _, i := range idx {
+		size[c.ex[i].group]++
+		largest = max(largest, size[c.ex[i].group])
+	}
+	var order []int
+	for _, i := range idx {
+		n := size[c.ex[i].group]
+		for r := 0; r < (largest+n-1)/n; r++ {
+			order = append(order, i)
+		}
+	}
+	rng := rand.New(rand.NewSource(o.Seed))
+	for ep := 0; ep < o.ClassEpochs; ep++ {
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		for _, i := range order {
+			p := &c.ex[i]
+			x := withStack(p, st[i])
+			z := w.logits(p, &x)
+			mz := math.Max(z[0], math.Max(z[1], z[2]))
+			var e [3]float64
+			sum := 0.0
+			for k := range z {
+				e[k] = math.Exp(z[k] - mz)
+				sum += e[k]
+			}
+			norm := 1 / math.Sqrt(float64(len(p.feats))+1)
+			y := classOf(p.y) + 1
+			for k := range z {
+				gr := e[k] / sum
+				if k == y {
+					gr--
+				}
+				for j, d := range x {
+					g := gr * d
+					dg[k][j] += g * g
+					if dg[k][j] > 0 {
+						w.dense[k][j] -= o.ClassLR * g / math.Sqrt(dg[k][j])
+					}
+				}
+				for _, f := range p.feats {
+					g := gr*norm + o.ClassL2*w.w[k][f]
+					g2[k][f] += g * g
+					if g2[k][f] > 0 {
+						w.w[k][f] -= o.ClassLR * g / math.Sqrt(g2[k][f])
+					}
+				}
+			}
+		}
+	}
+	return w
+}
+
+// train fits the regressions and the three-class model on idx. The regressions' out-of-fold
+// outputs (inner folds of idx) tune the blend A and are the class model's inputs in training;
+// the class model's own inner out-of-fold logits tune the class biases.
 func train(c *corpus, idx []int, o TrainOptions) *Linear {
+	K := o.InnerFolds
 	pred := make([]float64, len(idx))
-	str := make([]float64, len(idx))
-	for k := 0; k < o.InnerFolds; k++ {
+	st := make([][2]float64, len(c.ex))
+	for k := 0; k < K; k++ {
 		var tr []int
 		for j, i := range idx {
-			if j%o.InnerFolds != k {
+			if j%K != k {
 				tr = append(tr, i)
 			}
 		}
 		w := fit(c, tr, o, false)
 		wi := fit(c, tr, o, true)
 		for j, i := range idx {
-			if j%o.InnerFolds == k {
-				pred[j], str[j] = gate(w.predict(&c.ex[i], false), wi.predict(&c.ex[i], true), c.ex[i].dense)
+			if j%K == k {
+				p := &c.ex[i]
+				st[i] = [2]float64{w.predict(p, false), wi.predict(p, true)}
+				pred[j], _ = gate(st[i][0], st[i][1], p.dense)
 			}
 		}
 	}
 	m := &Linear{}
-	m.A, m.TInt, m.TMid = tune(c, idx, pred, str)
+	m.A = tuneBlend(c, idx, pred)
+	z := make([][2]float64, len(idx))
+	for k := 0; k < K; k++ {
+		var tr []int
+		for j, i := range idx {
+			if j%K != k {
+				tr = append(tr, i)
+			}
+		}
+		cw := fitClass(c, tr, st, o)
+		for j, i := range idx {
+			if j%K == k {
+				x := withStack(&c.ex[i], st[i])
+				z[j] = rel(cw.logits(&c.ex[i], &x))
+			}
+		}
+	}
+	m.B = tuneBias(c, idx, z)
+
 	count := make([]int, len(c.hashes))
 	for _, i := range idx {
 		for _, f := range c.ex[i].feats {
@@ -298,6 +464,18 @@ func train(c *corpus, idx []int, o TrainOptions) *Linear {
 	m.Dense, m.W = w.dense, keep(w)
 	wi := fit(c, idx, o, true)
 	m.DenseI, m.WI = wi.dense, keep(wi)
+	cw := fitClass(c, idx, st, o)
+	m.C = map[uint64][2]float32{}
+	for f := range c.hashes {
+		r := [2]float32{float32(cw.w[1][f] - cw.w[0][f]), float32(cw.w[2][f] - cw.w[0][f])}
+		if count[f] >= o.MinCount && r != [2]float32{} {
+			m.C[c.hashes[f]] = r
+		}
+	}
+	for j := 0; j < nClass; j++ {
+		m.DenseC[0][j] = cw.dense[1][j] - cw.dense[0][j]
+		m.DenseC[1][j] = cw.dense[2][j] - cw.dense[0][j]
+	}
 	return m
 }
 
@@ -330,34 +508,56 @@ func (m *Linear) Encode(w io.Writer) error {
 		var b [binary.MaxVarintLen64]byte
 		bw.Write(b[:binary.PutUvarint(b[:], v)])
 	}
-	bw.WriteString("PLSE2")
+	putF := func(f float64) { put(math.Float64bits(f)) }
+	bw.WriteString(modelMagic)
 	for _, d := range m.Dense {
-		put(math.Float64bits(d))
+		putF(d)
 	}
 	for _, d := range m.DenseI {
-		put(math.Float64bits(d))
+		putF(d)
 	}
-	put(math.Float64bits(m.A))
-	put(math.Float64bits(m.TInt))
-	put(math.Float64bits(m.TMid))
-	for _, mw := range []map[uint64]float32{m.W, m.WI} {
-		keys := make([]uint64, 0, len(mw))
-		for k := range mw {
-			keys = append(keys, k)
+	putF(m.A)
+	putF(m.TInt)
+	putF(m.TMid)
+	for _, row := range m.DenseC {
+		for _, d := range row {
+			putF(d)
 		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-		put(uint64(len(keys)))
+	}
+	putF(m.B[0])
+	putF(m.B[1])
+	for _, mw := range []map[uint64]float32{m.W, m.WI} {
 		var prev uint64
-		for _, k := range keys {
+		put(uint64(len(mw)))
+		for _, k := range sortedKeys(mw) {
 			put(k - prev)
 			prev = k
 			put(uint64(math.Float32bits(mw[k])))
 		}
 	}
+	var prev uint64
+	put(uint64(len(m.C)))
+	for _, k := range sortedKeys(m.C) {
+		put(k - prev)
+		prev = k
+		put(uint64(math.Float32bits(m.C[k][0])))
+		put(uint64(math.Float32bits(m.C[k][1])))
+	}
 	if err := bw.Flush(); err != nil {
 		return err
 	}
 	return zw.Close()
+}
+
+const modelMagic = "PLSE3"
+
+func sortedKeys[V any](m map[uint64]V) []uint64 {
+	keys := make([]uint64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
 }
 
 // DecodeLinear reads a model written by Encode.
@@ -367,8 +567,8 @@ func DecodeLinear(data []byte) (*Linear, error) {
 		return nil, err
 	}
 	br := bufio.NewReader(zr)
-	magic := make([]byte, 5)
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "PLSE2" {
+	magic := make([]byte, len(modelMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != modelMagic {
 		return nil, errors.New("sentiment: bad model header")
 	}
 	var rerr error
@@ -379,37 +579,59 @@ func DecodeLinear(data []byte) (*Linear, error) {
 		}
 		return v
 	}
+	getF := func() float64 { return math.Float64frombits(get()) }
+	getF32 := func() float32 { return math.Float32frombits(uint32(get())) }
 	m := &Linear{}
 	for j := range m.Dense {
-		m.Dense[j] = math.Float64frombits(get())
+		m.Dense[j] = getF()
 	}
 	for j := range m.DenseI {
-		m.DenseI[j] = math.Float64frombits(get())
+		m.DenseI[j] = getF()
 	}
-	m.A = math.Float64frombits(get())
-	m.TInt = math.Float64frombits(get())
-	m.TMid = math.Float64frombits(get())
-	for _, mw := range []*map[uint64]float32{&m.W, &m.WI} {
+	m.A, m.TInt, m.TMid = getF(), getF(), getF()
+	for r := range m.DenseC {
+		for j := range m.DenseC[r] {
+			m.DenseC[r][j] = getF()
+		}
+	}
+	m.B[0], m.B[1] = getF(), getF()
+	size := func() int {
 		n := int(get())
 		if rerr != nil || n > 1<<24 {
-			return nil, errors.New("sentiment: bad model")
+			rerr = errors.New("sentiment: bad model")
+			return 0
 		}
+		return n
+	}
+	for _, mw := range []*map[uint64]float32{&m.W, &m.WI} {
+		n := size()
 		*mw = make(map[uint64]float32, n)
 		var prev uint64
 		for i := 0; i < n && rerr == nil; i++ {
 			k := prev + get()
 			prev = k
-			(*mw)[k] = math.Float32frombits(uint32(get()))
+			(*mw)[k] = getF32()
 		}
+	}
+	n := size()
+	m.C = make(map[uint64][2]float32, n)
+	var prev uint64
+	for i := 0; i < n && rerr == nil; i++ {
+		k := prev + get()
+		prev = k
+		a := getF32()
+		m.C[k] = [2]float32{a, getF32()}
 	}
 	return m, rerr
 }
 
-// score returns the blended score and the predicted strength of a text with the given VADER
-// scores.
-func (m *Linear) score(text string, dense [nDense]float64) (score, strength float64) {
-	f := features(text)
+// judge returns the blended score, the class logits (neutral's and positive's relative to
+// negative's, biases included) and the class label (-1, 0, 1) of a text with its tokens and
+// VADER scores.
+func (m *Linear) judge(s *Scorer, text string, t []string, dense [nDense]float64) (score float64, z [2]float64, lab int) {
+	f := featuresTokens(t)
 	norm := 1 / math.Sqrt(float64(len(f))+1)
+	var strength float64
 	for j, d := range dense {
 		score += m.Dense[j] * d
 		if j == 1 {
@@ -421,12 +643,27 @@ func (m *Linear) score(text string, dense [nDense]float64) (score, strength floa
 		score += float64(m.W[h]) * norm
 		strength += float64(m.WI[h]) * norm
 	}
-	return gate(score+m.A*dense[1], strength, dense)
+	x := s.classDense(text, t, dense, score, strength)
+	z = m.B
+	for r := range z {
+		for j, d := range x {
+			z[r] += m.DenseC[r][j] * d
+		}
+	}
+	for _, h := range f {
+		c := m.C[h]
+		z[0] += float64(c[0]) * norm
+		z[1] += float64(c[1]) * norm
+	}
+	score, _ = gate(score+m.A*dense[1], strength, dense)
+	return score, z, classLabel(z, [2]float64{}, dense)
 }
 
 // GateScore and GateStrength are the factors applied to the learned score and strength of a
-// text in which VADER finds no sentiment word (a zero strength makes it neutral): the learned words come from reviews and editorials, and without lexicon
-// evidence a support question ("how do I reset my password?") should read as neutral.
+// text in which VADER finds no sentiment word (and such a text is labelled neutral, unless a
+// support phrase says otherwise): the learned words come from reviews and editorials, and
+// without lexicon evidence a support question ("how do I reset my password?") should read as
+// neutral.
 const (
 	GateScore    = 0.5
 	GateStrength = 0.0

@@ -96,28 +96,62 @@ var supportPhrases = []struct {
 }
 
 func (s *Scorer) vaderDense(text string) [nDense]float64 {
+	return s.vaderDenseTokens(text, tokens(text))
+}
+
+func (s *Scorer) vaderDenseTokens(text string, t []string) [nDense]float64 {
 	v := s.vader.PolarityScores(text)
-	n := float64(len(tokens(text)))
+	n := float64(len(t))
 	return [nDense]float64{1, v.Compound, v.Positive, v.Negative, v.Neutral, math.Min(n, 60) / 30}
 }
 
+// Support phrases move the three-class model's logits by phraseLogit per unit of their value
+// (towards their sign, away from neutral); in a text without a VADER word they decide the label
+// when their values add up to phraseMin at least.
+const (
+	phraseLogit = 4.0
+	phraseMin   = 0.2
+)
+
 // English scores English text.
 func (s *Scorer) English(text string) *Result {
-	d := s.vaderDense(text)
-	v, strength := d[1]/2, math.Abs(d[1])
-	tint, tmid := 0.05, 0.0
+	t := tokens(text)
+	d := s.vaderDenseTokens(text, t)
+	var (
+		v   float64
+		z   [2]float64
+		lab int
+	)
 	if s.model != nil {
-		v, strength = s.model.score(text, d)
-		tint, tmid = s.model.TInt, s.model.TMid
+		v, z, lab = s.model.judge(s, text, t, d)
+	} else {
+		v = d[1] / 2
+		lab = vaderLabel(d[1])
 	}
 	low := strings.ToLower(strings.ReplaceAll(text, "’", "'"))
+	var ps, pa float64
 	for _, p := range supportPhrases {
 		if strings.Contains(low, p.p) {
-			v += p.v
-			strength += math.Abs(p.v)
+			ps += p.v
+			pa += math.Abs(p.v)
 		}
 	}
-	return &Result{Label: labelName(label(v, strength, tint, tmid)), Score: clamp(v)}
+	if pa > 0 {
+		v += ps
+		switch {
+		case s.model == nil || d[1] == 0:
+			// VADER's label, or no VADER word: the phrases decide.
+			lab = 0
+			if math.Abs(v) >= 0.05 && (s.model == nil || pa >= phraseMin) {
+				lab = int(math.Copysign(1, v))
+			}
+		default:
+			z[0] += phraseLogit * (ps - pa)
+			z[1] += 2 * phraseLogit * ps
+			lab = classLabel(z, [2]float64{}, d)
+		}
+	}
+	return &Result{Label: labelName(lab), Score: clamp(v)}
 }
 
 func labelName(c int) string {
@@ -202,9 +236,7 @@ func (s *Scorer) CrossValidate(examples []Example, folds int, opt TrainOptions) 
 		m := train(c, idx, opt)
 		for i := range examples {
 			if i%folds == k {
-				v, st := m.score(examples[i].Text, c.ex[i].dense)
-				scores[i] = v
-				labels[i] = label(v, st, m.TInt, m.TMid)
+				scores[i], _, labels[i] = m.judge(s, examples[i].Text, tokens(examples[i].Text), c.ex[i].dense)
 			}
 		}
 	}

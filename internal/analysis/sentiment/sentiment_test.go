@@ -59,8 +59,9 @@ func TestOtherLanguages(t *testing.T) {
 }
 
 func TestEncodeDecode(t *testing.T) {
-	m := &Linear{W: map[uint64]float32{1: 0.5, 99: -0.25}, WI: map[uint64]float32{7: 0.125}, A: 0.1, TInt: 0.2, TMid: -0.01}
-	m.Dense[1], m.DenseI[2] = 0.3, 0.4
+	m := &Linear{W: map[uint64]float32{1: 0.5, 99: -0.25}, WI: map[uint64]float32{7: 0.125}, A: 0.1, TInt: 0.2, TMid: -0.01,
+		C: map[uint64][2]float32{5: {0.75, -1.5}, 1 << 60: {2, 0}}, B: [2]float64{0.3, -0.2}}
+	m.Dense[1], m.DenseI[2], m.DenseC[1][nClass-1] = 0.3, 0.4, -0.7
 	var buf bytes.Buffer
 	if err := m.Encode(&buf); err != nil {
 		t.Fatal(err)
@@ -69,7 +70,8 @@ func TestEncodeDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.W[99] != -0.25 || got.WI[7] != 0.125 || got.A != 0.1 || got.TInt != 0.2 || got.TMid != -0.01 || got.Dense[1] != 0.3 || got.DenseI[2] != 0.4 {
+	if got.W[99] != -0.25 || got.WI[7] != 0.125 || got.A != 0.1 || got.TInt != 0.2 || got.TMid != -0.01 || got.Dense[1] != 0.3 || got.DenseI[2] != 0.4 ||
+		got.C[5] != [2]float32{0.75, -1.5} || got.C[1<<60] != [2]float32{2, 0} || got.B != m.B || got.DenseC != m.DenseC {
 		t.Errorf("round trip: %+v", got)
 	}
 }

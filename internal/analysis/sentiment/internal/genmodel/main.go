@@ -48,5 +48,5 @@ func main() {
 	if err := fh.Close(); err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("%d examples, %d features, A=%.2f strength threshold %.2f, middle %.2f -> %s", len(ex), len(m.W), m.A, m.TInt, m.TMid, *out)
+	log.Printf("%d examples, %d features (class model %d), A=%.2f, class biases neutral %.1f positive %.1f -> %s", len(ex), len(m.W), len(m.C), m.A, m.B[0], m.B[1], *out)
 }
