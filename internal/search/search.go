@@ -181,6 +181,55 @@ func (q Query) FTS5() string {
 	return b.String()
 }
 
+// FTS5Expanded is FTS5 with the prefix term's last part replaced by each of words (the words
+// of an index that start with it): the phrase for each word, ORed, matches what the prefix
+// phrase matches in that index, and a match for one row is then a lookup of whole words
+// rather than a merge of every word the prefix starts. Without a prefix term it is FTS5.
+func (q Query) FTS5Expanded(words []string) string {
+	var b strings.Builder
+	for i, t := range q.Terms {
+		if !t.hasParts() {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		if !t.Prefix {
+			b.WriteString(Query{Terms: q.Terms[i : i+1]}.FTS5())
+			continue
+		}
+		last := len(t.Parts) - 1
+		for t.Parts[last] == "" {
+			last--
+		}
+		b.WriteByte('(')
+		for j, w := range words {
+			if j > 0 {
+				b.WriteString(" OR ")
+			}
+			parts := append(append([]string(nil), t.Parts[:last]...), w)
+			b.WriteString(Query{Terms: []Term{{Parts: parts}}}.FTS5())
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// PrefixPart is the last part of the prefix term, the start of the words that the prefix
+// matches ("" when no term is a prefix).
+func (q Query) PrefixPart() string {
+	for _, t := range q.Terms {
+		if t.Prefix {
+			for j := len(t.Parts) - 1; j >= 0; j-- {
+				if t.Parts[j] != "" {
+					return t.Parts[j]
+				}
+			}
+		}
+	}
+	return ""
+}
+
 // TSQuery returns a PostgreSQL tsquery for to_tsquery('simple', ...) that finds q.Terms, or ""
 // when there are none: each part is a quoted lexeme, the parts of a term are a phrase (<->),
 // the last part of the prefix term matches as a prefix (:*), and all terms must match (&):

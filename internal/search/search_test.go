@@ -191,6 +191,36 @@ func TestFTS5AndTSQuery(t *testing.T) {
 	}
 }
 
+func TestFTS5Expanded(t *testing.T) {
+	tests := []struct {
+		raw    string
+		words  []string
+		prefix string
+		want   string
+	}{
+		{"nothing", []string{"nothing", "nothingness"}, "nothing", `("nothing" OR "nothingness")`},
+		{"ORD-00123", []string{"0012345"}, "00123", `("ord 0012345")`},
+		{"refund not", []string{"not", "nothing"}, "not", `"refund" AND ("not" OR "nothing")`},
+		{"#42", []string{"42", "420"}, "42", `("42" OR "420")`},
+	}
+	for _, tt := range tests {
+		q := Parse(tt.raw)
+		if got := q.PrefixPart(); got != tt.prefix {
+			t.Errorf("Parse(%q).PrefixPart() = %q, want %q", tt.raw, got, tt.prefix)
+		}
+		if got := q.FTS5Expanded(tt.words); got != tt.want {
+			t.Errorf("Parse(%q).FTS5Expanded(%q) = %s, want %s", tt.raw, tt.words, got, tt.want)
+		}
+	}
+	byHand := Query{Terms: []Term{{Parts: []string{"a"}}, {Parts: []string{"", `e\f`, ""}, Prefix: true}}}
+	if got, want := byHand.FTS5Expanded([]string{"e", "ef"}), `"a" AND ("e" OR "ef")`; got != want {
+		t.Errorf("by hand: FTS5Expanded = %s, want %s", got, want)
+	}
+	if (Query{}).PrefixPart() != "" {
+		t.Error("empty query has a prefix part")
+	}
+}
+
 // TestQueryByHand covers queries that Parse does not produce: quotes, backslashes and empty
 // parts or terms must still give well-formed expressions.
 func TestQueryByHand(t *testing.T) {

@@ -59,6 +59,15 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 		}
 		if n > s.d.SparseMax(total) {
 			b.plan = planDense
+			if p, ok := s.d.(Prober); ok && n >= p.ProbeMin(total) {
+				arg, ok, err := p.ProbeArg(ctx, s.r, cd.query)
+				if err != nil {
+					return n, err
+				}
+				if ok {
+					b.plan, b.probe = planProbe, arg
+				}
+			}
 		}
 	}
 	return n, nil

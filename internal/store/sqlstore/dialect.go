@@ -4,6 +4,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"time"
@@ -93,6 +94,23 @@ type Dialect interface {
 	IsUniqueViolation(err error) bool
 	// IsBusy reports whether err is a transient lock conflict worth retrying.
 	IsBusy(err error) bool
+}
+
+// Prober is implemented by an engine whose walk over the sort order can check each
+// conversation against a word search on its own, once the words are exact (SQLite: FTS5
+// merges every word a prefix starts for each row it checks, so the prefix is first restated
+// as the index's words that start with it).
+type Prober interface {
+	// ProbeMin is the fewest matches, among total conversations, for which a page walks the
+	// order checking each conversation (ProbeEach) rather than against a list of every match
+	// (SearchProbe): a common word fills a page after a few rows.
+	ProbeMin(total int64) int64
+	// ProbeArg is the argument of ProbeEach for q, or false when q's prefix starts too many
+	// words of the index.
+	ProbeArg(ctx context.Context, r *sql.DB, q search.Query) (string, bool, error)
+	// ProbeEach is a condition on conversation alias c: its document matches ProbeArg's
+	// argument, bound at $q.
+	ProbeEach(q int) string
 }
 
 // dbTime scans a time column of either engine: integer microseconds (SQLite) or a timestamp.

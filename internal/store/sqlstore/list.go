@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/search"
 )
 
 // builder collects the conditions and arguments of a conversation query, numbering
@@ -25,6 +26,8 @@ type builder struct {
 	// (comma-separated) and their number.
 	ids  string
 	idsN int
+	// probe, with planProbe, is the argument of Prober.ProbeEach.
+	probe string
 }
 
 // candidates is the row-id set of a query: the index in where of its condition, the query
@@ -34,6 +37,7 @@ type candidates struct {
 	where int
 	rows  string
 	text  int
+	query search.Query
 }
 
 // listPlan is how a page of a text search is read.
@@ -51,6 +55,9 @@ const (
 	planIDs
 	// planIDsWalk walks the sort order and checks each conversation against the ids.
 	planIDsWalk
+	// planProbe walks the sort order and checks each conversation for the words on its own
+	// (Prober).
+	planProbe
 )
 
 func (b *builder) arg(v any) string {
@@ -114,7 +121,7 @@ func (s *Store) filter(assistantID string, f *cv.Filter) *builder {
 			sets = append(sets, s.d.SearchRows(1, len(b.args)))
 		}
 		rows := strings.Join(sets, " UNION ")
-		b.cand = &candidates{where: len(b.where), rows: rows, text: text}
+		b.cand = &candidates{where: len(b.where), rows: rows, text: text, query: q}
 		b.cond("c.rid IN (%s)", rows)
 	}
 	b.in("c.assignee_type", f.AssigneeTypes)
@@ -204,6 +211,9 @@ func (s *Store) listRows(ctx context.Context, b *builder, sort string, desc bool
 			order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
 		case planDense:
 			where[cd.where] = s.d.SearchProbe(cd.text)
+		case planProbe:
+			args[cd.text-1] = b.probe
+			where[cd.where] = s.d.(Prober).ProbeEach(cd.text)
 		case planIDs, planIDsWalk:
 			// The ids take the place of the words, whose placeholder no other condition uses.
 			args[cd.text-1] = b.ids
