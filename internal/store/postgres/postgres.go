@@ -125,6 +125,7 @@ func (Dialect) SearchRows(a, q int) string {
 	return "SELECT conversation_rid AS rid FROM conversation_search WHERE assistant_id = $" + strconv.Itoa(a) +
 		" AND tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ")"
 }
+
 // SearchCount and SearchIDs call functions (migration 00024) that keep the planner on the
 // GIN index: a word in many documents would otherwise be counted by a sequential scan that
 // reads every tsvector from TOAST.

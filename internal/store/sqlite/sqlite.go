@@ -152,8 +152,8 @@ func (Dialect) SearchCount(a, q int) string {
 // SearchIDs: SQLite counts a word's matches from the FTS5 index alone and walks the order
 // against an in-memory list of them (SearchProbe), so the ids are never read out.
 func (Dialect) SearchIDs(a, q, lim int) string { return "" }
-func (Dialect) IDsMax(int64) int64              { return 0 }
-func (Dialect) InIDs(int, bool) string          { panic("sqlite: InIDs without SearchIDs") }
+func (Dialect) IDsMax(int64) int64             { return 0 }
+func (Dialect) InIDs(int, bool) string         { panic("sqlite: InIDs without SearchIDs") }
 
 // ProbeMin: a word in a twentieth of the conversations fills a page of 21 within about 420
 // rows checked one by one; below that the list of matches (SearchProbe) is cheaper.
