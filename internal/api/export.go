@@ -44,7 +44,7 @@ var CSVColumns = []string{
 	"has_unread_messages", "supports_inbox_control", "last_message_content", "most_frequent_language",
 	"assignee_type", "assignee_id", "assignee_name", "visitor_name", "visitor_email", "visitor_phone_number",
 	"visitor_label", "url", "last_visitor_message_at", "version",
-	"sentiment", "analysis_resolution_status", "topic", "is_flagged", "flag_reason",
+	"sentiment", "analysis_resolution_status", "topic", "is_flagged", "flag_reason", "analysis_summary",
 	"rating_score", "rating_comment", "rating_created_at",
 }
 
@@ -251,7 +251,7 @@ func (e *csvExport) row(c *cv.Conversation) error {
 	if len(c.UnifiedAnalysis) > 0 {
 		_ = json.Unmarshal(c.UnifiedAnalysis, &analysis) // not an object: no analysis cells
 	}
-	for _, k := range []string{"sentiment", "resolution_status", "topic", "is_flagged", "flag_reason"} {
+	for _, k := range []string{"sentiment", "resolution_status", "topic", "is_flagged", "flag_reason", "summary"} {
 		rec = append(rec, rawCell(analysis[k]))
 	}
 	if rt := c.Rating; rt != nil {

@@ -182,7 +182,7 @@ func expectedCells(d map[string]any, keys []string) []string {
 	for _, k := range []string{"visitor_name", "visitor_email", "visitor_phone_number", "visitor_label", "url", "last_visitor_message_at", "version"} {
 		out = append(out, text(d[k]))
 	}
-	for _, k := range []string{"sentiment", "resolution_status", "topic", "is_flagged", "flag_reason"} {
+	for _, k := range []string{"sentiment", "resolution_status", "topic", "is_flagged", "flag_reason", "summary"} {
 		out = append(out, text(ua[k]))
 	}
 	out = append(out, text(rt["score"]), text(rt["comment"]), text(rt["created_at"]))
@@ -318,7 +318,7 @@ func TestExportFormats(t *testing.T) {
 		for col, want := range map[string]string{
 			"assignee_type": "human_operator", "assignee_name": "Sam, the operator", "sentiment": "negative",
 			"analysis_resolution_status": "unresolved", "topic": "Returns, refunds", "is_flagged": "true", "flag_reason": "Asked for a human",
-			"rating_score": "4", "rating_comment": `Good, "quick"`, "metadata.seats": "12", "metadata.vip": "true",
+			"analysis_summary": "Wants money back", "rating_score": "4", "rating_comment": `Good, "quick"`, "metadata.seats": "12", "metadata.vip": "true",
 			"metadata.tags": `["a","b"]`, "metadata.nested": `{"x":{"y":1.5}}`, "metadata.nothing": "", "metadata.crm": "",
 			"metadata.comma,key": "v, with \"quotes\"\nand a newline", "last_message_content": "Line one,\nline \"two\"\nand ☃",
 			"visitor_name": `Zoë "Z" O'Neil`, "title": `Odd "title"`,
