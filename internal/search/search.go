@@ -150,7 +150,15 @@ func parseOrd(s string) int64 {
 //
 // The expression expects a column indexed with Normalize; parts and terms that are empty are
 // left out.
-func (q Query) FTS5() string {
+func (q Query) FTS5() string { return q.fts5(nil, false) }
+
+// FTS5Expanded is FTS5 with the prefix term's last part replaced by each of words (the words
+// of an index that start with it): the phrase for each word, ORed, matches what the prefix
+// phrase matches in that index, and a match for one row is then a lookup of whole words
+// rather than a merge of every word the prefix starts. Without a prefix term it is FTS5.
+func (q Query) FTS5Expanded(words []string) string { return q.fts5(words, true) }
+
+func (q Query) fts5(words []string, expand bool) string {
 	var b strings.Builder
 	for _, t := range q.Terms {
 		if !t.hasParts() {
@@ -159,43 +167,11 @@ func (q Query) FTS5() string {
 		if b.Len() > 0 {
 			b.WriteString(" AND ")
 		}
-		b.WriteByte('"')
-		first := true
-		for _, p := range t.Parts {
-			if p == "" {
-				continue
+		if !t.Prefix || !expand {
+			writePhrase(&b, t.Parts)
+			if t.Prefix {
+				b.WriteByte('*')
 			}
-			if !first {
-				b.WriteByte(' ')
-			}
-			first = false
-			// Parts from Parse hold only letters and digits; escape anyway, since a Query can
-			// be built by hand.
-			b.WriteString(strings.ReplaceAll(p, `"`, `""`))
-		}
-		b.WriteByte('"')
-		if t.Prefix {
-			b.WriteByte('*')
-		}
-	}
-	return b.String()
-}
-
-// FTS5Expanded is FTS5 with the prefix term's last part replaced by each of words (the words
-// of an index that start with it): the phrase for each word, ORed, matches what the prefix
-// phrase matches in that index, and a match for one row is then a lookup of whole words
-// rather than a merge of every word the prefix starts. Without a prefix term it is FTS5.
-func (q Query) FTS5Expanded(words []string) string {
-	var b strings.Builder
-	for i, t := range q.Terms {
-		if !t.hasParts() {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString(" AND ")
-		}
-		if !t.Prefix {
-			b.WriteString(Query{Terms: q.Terms[i : i+1]}.FTS5())
 			continue
 		}
 		last := len(t.Parts) - 1
@@ -207,12 +183,30 @@ func (q Query) FTS5Expanded(words []string) string {
 			if j > 0 {
 				b.WriteString(" OR ")
 			}
-			parts := append(append([]string(nil), t.Parts[:last]...), w)
-			b.WriteString(Query{Terms: []Term{{Parts: parts}}}.FTS5())
+			writePhrase(&b, append(t.Parts[:last:last], w))
 		}
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// writePhrase writes the non-empty parts as an FTS5 phrase.
+func writePhrase(b *strings.Builder, parts []string) {
+	b.WriteByte('"')
+	first := true
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if !first {
+			b.WriteByte(' ')
+		}
+		first = false
+		// Parts from Parse hold only letters and digits; escape anyway, since a Query can be
+		// built by hand.
+		b.WriteString(strings.ReplaceAll(p, `"`, `""`))
+	}
+	b.WriteByte('"')
 }
 
 // PrefixPart is the last part of the prefix term, the start of the words that the prefix
