@@ -54,8 +54,9 @@ type TrainOptions struct {
 	InnerFolds int     // folds for tuning A and the class biases, and for the stacked regressions (default 5)
 
 	ClassEpochs int     // three-class model: epochs (default 8)
-	ClassLR     float64 // AdaGrad rate (default 0.05)
+	ClassLR     float64 // AdaGrad rate (default 0.03)
 	ClassL2     float64 // default 1e-3
+	Soft        float64 // soft class targets: width on the -4..4 scale of the rating (default 0.15; < 0: one-hot)
 }
 
 func (o *TrainOptions) defaults() {
@@ -81,7 +82,10 @@ func (o *TrainOptions) defaults() {
 		o.ClassEpochs = 8
 	}
 	if o.ClassLR == 0 {
-		o.ClassLR = 0.05
+		o.ClassLR = 0.03
+	}
+	if o.Soft == 0 {
+		o.Soft = 0.15
 	}
 	if o.ClassL2 == 0 {
 		o.ClassL2 = 1e-3
@@ -331,7 +335,7 @@ func rel(z [3]float64) [2]float64 { return [2]float64{z[1] - z[0], z[2] - z[0]} 
 // withStack returns p's class inputs with the regressions' outputs st (score, strength).
 func withStack(p *prepared, st [2]float64) [nClass]float64 {
 	x := p.x
-	x[nClass-2], x[nClass-1] = st[0], st[1]
+	x[nDense+8], x[nDense+9] = st[0], st[1]
 	return x
 }
 
@@ -375,12 +379,9 @@ func fitClass(c *corpus, idx []int, st [][2]float64, o TrainOptions) *classWeigh
 				sum += e[k]
 			}
 			norm := 1 / math.Sqrt(float64(len(p.feats))+1)
-			y := classOf(p.y) + 1
+			tgt := target(p.y, o.Soft)
 			for k := range z {
-				gr := e[k] / sum
-				if k == y {
-					gr--
-				}
+				gr := e[k]/sum - tgt[k]
 				for j, d := range x {
 					g := gr * d
 					dg[k][j] += g * g
@@ -399,6 +400,21 @@ func fitClass(c *corpus, idx []int, st [][2]float64, o TrainOptions) *classWeigh
 		}
 	}
 	return w
+}
+
+// target returns the class target (negative, neutral, positive) of rating y (-1..1): with
+// soft > 0 logistic around the borders ±0.5 on the -4..4 scale (the rating is a mean of a few
+// people's: a mean of 0.45 is nearly as positive as one of 0.55), else one-hot.
+func target(y, soft float64) [3]float64 {
+	if soft <= 0 {
+		var t [3]float64
+		t[classOf(y)+1] = 1
+		return t
+	}
+	y *= 4
+	pos := 1 / (1 + math.Exp(-(y-0.5)/soft))
+	neg := 1 / (1 + math.Exp(-(-0.5-y)/soft))
+	return [3]float64{neg, 1 - pos - neg, pos}
 }
 
 // train fits the regressions and the three-class model on idx. The regressions' out-of-fold
