@@ -7,8 +7,9 @@ import (
 
 // TestSentiment checks the English scorer against VADER on the two development sets, with
 // 5-fold cross-validation (3 inner folds; 3 outer in -short mode) to keep the suite quick;
-// `parley eval sentiment` reports the 10-fold figures of docs/analysis.md. Met targets are asserted as targets; the
-// editorial 3-class target (VADER + 5 points) is not met and is asserted as "beats VADER".
+// `parley eval sentiment` reports the 10-fold figures of docs/analysis.md. The targets are
+// asserted as they stand: r above VADER's on every set and at least 0.65 on the movie review
+// snippets, 3-class accuracy at least 5 points above VADER's on every set.
 func TestSentiment(t *testing.T) {
 	t.Parallel()
 	opt := SentimentOptions{Folds: 5, InnerFolds: 3}
@@ -27,15 +28,11 @@ func TestSentiment(t *testing.T) {
 		if s.CVR <= s.VaderR {
 			t.Errorf("%s: held-out r %.3f does not beat VADER's %.3f", s.File, s.CVR, s.VaderR)
 		}
-		if strings.Contains(s.File, "movie") {
-			if s.CVR < 0.65 {
-				t.Errorf("movie snippets: held-out r %.3f < 0.65", s.CVR)
-			}
-			if s.CVAcc < s.VaderAcc+0.05 {
-				t.Errorf("movie snippets: held-out accuracy %.2f%% < VADER %.2f%% + 5", 100*s.CVAcc, 100*s.VaderAcc)
-			}
-		} else if s.CVAcc <= s.VaderAcc {
-			t.Errorf("%s: held-out accuracy %.2f%% does not beat VADER's %.2f%%", s.File, 100*s.CVAcc, 100*s.VaderAcc)
+		if strings.Contains(s.File, "movie") && s.CVR < 0.65 {
+			t.Errorf("movie snippets: held-out r %.3f < 0.65", s.CVR)
+		}
+		if s.CVAcc < s.VaderAcc+0.05 {
+			t.Errorf("%s: held-out accuracy %.2f%% < VADER %.2f%% + 5", s.File, 100*s.CVAcc, 100*s.VaderAcc)
 		}
 	}
 }

@@ -15,6 +15,12 @@ func TestEnglish(t *testing.T) {
 		"I'm still waiting for my refund, it doesn't work":        Negative,
 		"Great, it works now":                                     Positive,
 		"My package arrived damaged and nobody answers my emails": Negative,
+		"I want to change the email address on my account.":       Neutral,
+		"Can I speak to a human please?":                          Neutral,
+		"Do you ship to Canada?":                                  Neutral,
+		"Your product is terrible":                                Negative,
+		"I'm very happy with the service":                         Positive,
+		"It stopped working after the update":                     Negative,
 	} {
 		r := s.Score(text, "en")
 		if r == nil || r.Label != want {
