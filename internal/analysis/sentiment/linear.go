@@ -672,7 +672,17 @@ func (m *Linear) judge(s *Scorer, text string, t []string, dense [nDense]float64
 		z[1] += float64(c[1]) * norm
 	}
 	score, _ = gate(score+m.A*dense[1], strength, dense)
-	return score, z, classLabel(z, [2]float64{}, dense)
+	lab = classLabel(z, [2]float64{}, dense)
+	return agree(score, lab), z, lab
+}
+
+// agree returns score, or 0 when its sign contradicts the label (a few percent of texts, near
+// the border: the label and the score come from different models).
+func agree(score float64, lab int) float64 {
+	if float64(lab)*score < 0 {
+		return 0
+	}
+	return score
 }
 
 // GateScore and GateStrength are the factors applied to the learned score and strength of a

@@ -151,6 +151,9 @@ func (s *Scorer) English(text string) *Result {
 			lab = classLabel(z, [2]float64{}, d)
 		}
 	}
+	if s.model != nil {
+		v = agree(v, lab)
+	}
 	return &Result{Label: labelName(lab), Score: clamp(v)}
 }
 
