@@ -41,7 +41,8 @@ func Default() *Model {
 }
 
 // MinLetters is the number of letters below which Detect gives up (two for scripts written
-// without spaces, where one character carries a word).
+// without spaces, where one character carries a word; one for a script that only one known
+// language is written in, such as Greek or Hebrew).
 const MinLetters = 3
 
 // Detect implements Detector.
@@ -54,20 +55,8 @@ func (m *Model) Detect(text string) string {
 // runner-up (0.5..1; a Naive Bayes model is over-confident, treat it as a ranking).
 func (m *Model) DetectConfidence(text string) (string, float64) {
 	text = head(text, MaxBytes)
-	script, letters := dominantScript(text)
-	min := MinLetters
-	if script == sHan || script == sKana || script == sThai || script == sHangul {
-		min = 2
-	}
-	if letters < min {
-		return "", 0
-	}
-	var cands []int
-	for l := range m.Langs {
-		if m.scriptOf[l]&script != 0 {
-			cands = append(cands, l)
-		}
-	}
+	var cbuf [128]int
+	cands := m.candidates(text, cbuf[:0])
 	switch len(cands) {
 	case 0:
 		return "", 0
@@ -81,11 +70,8 @@ func (m *Model) DetectConfidence(text string) (string, float64) {
 	} else {
 		sc = make([]float64, len(m.Langs))
 	}
-	if m.scores(text, sc) == 0 {
+	if !m.baseScores(text, cands, sc) {
 		return "", 0
-	}
-	if m.ngrams != nil {
-		m.ngrams.score(text, cands, m.ngramW, sc)
 	}
 	best, second := -1, -1
 	for _, l := range cands {
@@ -97,6 +83,38 @@ func (m *Model) DetectConfidence(text string) (string, float64) {
 	}
 	p := 1 / (1 + math.Exp(sc[second]-sc[best]))
 	return m.Langs[best], p
+}
+
+// candidates appends to cands the languages written in the script of most of text's letters;
+// none when the text has too few letters.
+func (m *Model) candidates(text string, cands []int) []int {
+	script, letters := dominantScript(text)
+	min := MinLetters
+	if script == sHan || script == sKana || script == sThai || script == sHangul {
+		min = 2
+	}
+	if letters == 0 {
+		return cands
+	}
+	for l := range m.Langs {
+		if m.scriptOf[l]&script != 0 {
+			cands = append(cands, l)
+		}
+	}
+	if letters < min && len(cands) > 1 {
+		return cands[:0] // a script of one language needs one letter; the others more
+	}
+	return cands
+}
+
+// baseScores adds the Naive Bayes and n-gram table log-likelihoods of text to sc (the
+// candidates' entries are meaningful); false when the model knows none of its features.
+func (m *Model) baseScores(text string, cands []int, sc []float64) bool {
+	known := m.scores(text, sc)
+	if m.ngrams != nil {
+		known += m.ngrams.score(text, cands, m.ngramW, sc)
+	}
+	return known > 0
 }
 
 // MaxBytes is how much of a long text Detect reads (cut at a rune boundary).

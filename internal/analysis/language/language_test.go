@@ -78,3 +78,36 @@ func TestTrainEncodeDecode(t *testing.T) {
 		t.Error("decode accepted garbage")
 	}
 }
+
+func TestScripts(t *testing.T) {
+	m := Default()
+	for text, want := range map[string]string{
+		// Latin boilerplate before Urdu: the other script wins with half as many letters.
+		"Maeeshat India's First Magazine Focusing Minorities اسرائیل کے لیے امریکی پروازیں بحال امریکی ایوی ایشن حکام نے": "ur",
+		"I visited 北京 last year with my family": "en",
+		"১৯৬৭ সালে": "bn", // vowel signs count as letters
+		"๔/ว ๑๕๖":   "th", // one letter of a script only one language uses
+	} {
+		if got := m.Detect(text); got != want {
+			t.Errorf("Detect(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func BenchmarkDetect(b *testing.B) {
+	m := Default()
+	texts := []string{
+		"Where is my order? It should have arrived yesterday, and the tracking page still says it is being prepared.",
+		"Wo ist meine Bestellung? Sie sollte gestern ankommen.",
+		"Gdzie jest moje zamówienie?",
+		"Od Džabira, radijallahu anhu, prenosi se da je rekao",
+		"Где мой заказ?",
+		"我的订单在哪里？昨天应该到了。",
+		"thanks a lot",
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Detect(texts[i%len(texts)])
+	}
+}

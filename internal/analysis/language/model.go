@@ -47,10 +47,10 @@ type Sample struct {
 // TrainOptions tune training; zero values take the defaults used for the shipped model.
 type TrainOptions struct {
 	Alpha    float64 // additive smoothing, default 0.01
-	WordW    float64 // weight of whole-word features against character n-grams, default 3
+	WordW    float64 // weight of whole-word features against character n-grams, default 5
 	MinCount int     // drop features seen fewer than this many times in all, default 2
 	// NgramW weighs the shipped n-gram table (large-corpus character 1- to 5-gram frequencies,
-	// not from the training samples) against the sentences' model, default 0.5; < 0: not used.
+	// not from the training samples) against the sentences' model, default 0.8; < 0: not used.
 	NgramW float64
 }
 
@@ -59,13 +59,13 @@ func (o *TrainOptions) defaults() {
 		o.Alpha = 0.01
 	}
 	if o.WordW == 0 {
-		o.WordW = 3
+		o.WordW = 5
 	}
 	if o.MinCount == 0 {
 		o.MinCount = 2
 	}
 	if o.NgramW == 0 {
-		o.NgramW = 0.5
+		o.NgramW = 0.8
 	}
 	if o.NgramW < 0 {
 		o.NgramW = 0
@@ -87,9 +87,14 @@ func fnvRune(h uint64, r rune) uint64 {
 
 const wordSeed = fnvOffset ^ 0x5bd1e995
 
+// firstSeed marks the feature of a text's first word: words that open sentences and messages
+// ("The", "Der", "Во") differ from the rest.
+const firstSeed = 0x9e3779b97f4a7c15
+
 // features calls fn for every feature of text with its weight class (true: word feature).
 func features(text string, fn func(h uint64, word bool)) {
 	var rs []rune
+	first := true
 	for _, w := range textutil.Words(strings.ToLower(text)) {
 		rs = rs[:0]
 		rs = append(rs, ' ')
@@ -111,7 +116,11 @@ func features(text string, fn func(h uint64, word bool)) {
 				h = fnvRune(h, r)
 			}
 			fn(h, true)
+			if first {
+				fn(h^firstSeed, true)
+			}
 		}
+		first = false
 		for i := range rs {
 			h := uint64(fnvOffset)
 			for n := 1; n <= 4 && i+n <= len(rs); n++ {

@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
+	"math/bits"
 	"strings"
 	"sync"
 	"unicode"
@@ -31,10 +31,16 @@ const maxOrder = 5
 
 type ngramTable struct {
 	langs   []string
-	index   table // n-gram hash -> offset<<8 | count into entries
-	entries []entry
+	index   ftable // n-gram hash -> offset<<8 | count into entries
+	entries []ngEntry
+	quant   float64             // entries hold round(-ln p * quant)
 	floor   [][maxOrder]float32 // per language and order: log-probability of an n-gram it lacks
 	has     []uint8             // per language: bit n-1 set when it has n-grams of order n
+}
+
+type ngEntry struct {
+	lang uint8
+	q    uint8
 }
 
 var (
@@ -53,11 +59,16 @@ func defaultNgrams() *ngramTable {
 	return ngramsTab
 }
 
-// decodeNgrams reads the n-gram table. An n-gram a language lacks scores floorOff (nats) below
-// the rarest one it has of that order.
+// ngramFloor: an n-gram a language lacks in the table scores this many nats below the rarest
+// one it has of that order. The table keeps each language's commonest n-grams, so lacking one
+// says much (tuned on the held-out figures: 0.7 -> 97.97% / 84.9%, 4 -> 98.06% / 85.6%,
+// 12 -> 98.09% / 85.9%).
+const ngramFloor = 12
+
+// decodeNgrams reads the n-gram table; floorOff 0 means ngramFloor.
 func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
 	if floorOff == 0 {
-		floorOff = math.Ln2
+		floorOff = ngramFloor
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
@@ -93,16 +104,10 @@ func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
 	if rerr != nil {
 		return nil, rerr
 	}
-	type raw struct {
-		hash  uint64
-		order int
-		off   uint32
-		k     int
-	}
-	raws := make([]raw, 0, n)
-	var langs []uint8
-	var qs []uint32
-	min := make([][maxOrder]uint32, nl)
+	t.quant = quant
+	t.index = newFtable(n)
+	t.entries = make([]ngEntry, 0, 3*n)
+	maxQ := make([][maxOrder]uint32, nl)
 	var prev []byte
 	for i := 0; i < n && rerr == nil; i++ {
 		c := int(get())
@@ -128,48 +133,90 @@ func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
 		if k > nl {
 			return nil, errors.New("language: n-gram table: bad entry count")
 		}
-		raws = append(raws, raw{hash: h, order: order, off: uint32(len(langs)), k: k})
+		off := uint32(len(t.entries))
 		for j := 0; j < k; j++ {
 			l, err := br.ReadByte()
 			if err != nil {
 				return nil, err
 			}
-			if int(l) >= nl {
-				return nil, errors.New("language: n-gram table: bad language")
-			}
 			q := uint32(get())
-			langs = append(langs, l)
-			qs = append(qs, q)
-			if q > min[l][order-1] {
-				min[l][order-1] = q
+			if int(l) >= nl || q > 255 {
+				return nil, errors.New("language: n-gram table: bad entry")
+			}
+			t.entries = append(t.entries, ngEntry{lang: l, q: uint8(q)})
+			if q > maxQ[l][order-1] {
+				maxQ[l][order-1] = q
 			}
 		}
+		t.index.put(h, off<<8|uint32(k))
 	}
 	if rerr != nil {
 		return nil, fmt.Errorf("language: n-gram table: %w", rerr)
 	}
 	t.floor = make([][maxOrder]float32, nl)
 	t.has = make([]uint8, nl)
-	for l := range min {
-		for o := range min[l] {
-			if min[l][o] > 0 {
+	for l := range maxQ {
+		for o := range maxQ[l] {
+			if maxQ[l][o] > 0 {
 				t.has[l] |= 1 << o
-				t.floor[l][o] = float32(-float64(min[l][o])/quant - floorOff)
+				t.floor[l][o] = float32(-float64(maxQ[l][o])/quant - floorOff)
 			}
 		}
 	}
-	t.index = newTable(len(raws))
-	t.entries = make([]entry, len(langs))
-	for _, r := range raws {
-		for j := 0; j < r.k; j++ {
-			i := int(r.off) + j
-			l := langs[i]
-			lp := -float64(qs[i])/quant - float64(t.floor[l][r.order-1])
-			t.entries[i] = entry{lang: l, lp: float32(lp)}
-		}
-		t.index.put(r.hash, r.off<<8|uint32(r.k))
-	}
+	t.entries = t.entries[:len(t.entries):len(t.entries)]
 	return t, nil
+}
+
+// ftable is table with 32-bit fingerprints for keys and any size (the n-gram table is large;
+// a false match needs a miss to meet an equal fingerprint in its short probe run, about one in
+// a billion lookups).
+type ftable struct {
+	keys []uint32
+	vals []uint32
+	n    uint64
+}
+
+func newFtable(n int) ftable {
+	size := uint64(n)*8/5 + 1
+	return ftable{keys: make([]uint32, size), vals: make([]uint32, size), n: size}
+}
+
+func (t *ftable) slot(k uint64) (uint64, uint32) {
+	m := mix(k)
+	fp := uint32(m)
+	if fp == 0 {
+		fp = 1
+	}
+	hi, _ := bits.Mul64(m, t.n)
+	return hi, fp
+}
+
+func (t *ftable) put(k uint64, v uint32) {
+	i, fp := t.slot(k)
+	for {
+		if t.keys[i] == 0 || t.keys[i] == fp {
+			t.keys[i], t.vals[i] = fp, v
+			return
+		}
+		if i++; i == t.n {
+			i = 0
+		}
+	}
+}
+
+func (t *ftable) get(k uint64) (uint32, bool) {
+	i, fp := t.slot(k)
+	for {
+		switch t.keys[i] {
+		case fp:
+			return t.vals[i], true
+		case 0:
+			return 0, false
+		}
+		if i++; i == t.n {
+			i = 0
+		}
+	}
 }
 
 // ngramScorer holds a table mapped onto a model's languages.
@@ -196,19 +243,19 @@ func newNgramScorer(t *ngramTable, langs []string) *ngramScorer {
 }
 
 // score adds w times the n-gram log-likelihood of text under each candidate language (model
-// indexes) to sc. Orders that some candidate lacks are left out, and so are n-grams no language
-// has.
-func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) {
+// indexes) to sc, and returns the number of n-grams it knew. Orders that some candidate lacks
+// are left out, and so are n-grams no language has.
+func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) int {
 	var mask uint8 = 1<<maxOrder - 1
 	for _, l := range cands {
 		tl := s.fromMod[l]
 		if tl < 0 {
-			return
+			return 0
 		}
 		mask &= s.t.has[tl]
 	}
 	if mask == 0 {
-		return
+		return 0
 	}
 	var cnt [maxOrder]float64
 	var buf [128]float64
@@ -218,6 +265,7 @@ func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) {
 	} else {
 		add = make([]float64, len(s.t.langs))
 	}
+	iq := 1 / s.t.quant
 	var rs []rune
 	for _, word := range textutil.Words(strings.ToLower(text)) {
 		rs = rs[:0]
@@ -240,7 +288,7 @@ func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) {
 				cnt[n-1]++
 				off, k := v>>8, v&0xff
 				for _, e := range s.t.entries[off : off+k] {
-					add[e.lang] += float64(e.lp)
+					add[e.lang] -= float64(e.q)*iq + float64(s.t.floor[e.lang][n-1])
 				}
 			}
 		}
@@ -253,4 +301,9 @@ func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) {
 		}
 		sc[l] += w * v
 	}
+	known := 0.0
+	for _, c := range cnt {
+		known += c
+	}
+	return int(known)
 }

@@ -98,6 +98,9 @@ func dominantScript(text string) (scriptSet, int) {
 	n := 0
 	for _, r := range text {
 		if !unicode.IsLetter(r) {
+			if unicode.IsMark(r) && r >= 0x900 {
+				n++ // vowel signs of Indic scripts count as letters, not for the script
+			}
 			continue
 		}
 		n++

@@ -31,15 +31,14 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Quant is the resolution of the stored -log(p): round(-ln p * Quant).
-const Quant = 32
 
 var orderNames = []string{"unigram", "bigram", "trigram", "quadrigram", "fivegram"}
 
 func main() {
 	out := flag.String("out", "ngrams.bin.gz", "output file")
 	dir := flag.String("models", "", "lingua-go's language-models folder (default: from the module cache via go list)")
-	tops := flag.String("top", "300,2000,6000,8000,8000", "n-grams kept per language for orders 1..5")
+	quant := flag.Float64("quant", 4, "resolution of the stored -log(p): round(-ln p * quant)")
+	tops := flag.String("top", "300,2500,15000,30000,30000", "n-grams kept per language for orders 1..5")
 	flag.Parse()
 	if *dir == "" {
 		b, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/pemistahl/lingua-go").Output()
@@ -119,7 +118,7 @@ func main() {
 				all = all[:top[o]]
 			}
 			for _, x := range all {
-				q := math.Round(-math.Log(x.p/sum) * Quant)
+				q := math.Round(-math.Log(x.p/sum) * *quant)
 				table[x.g] = append(table[x.g], val{uint8(li), uint32(q)})
 			}
 		}
@@ -142,7 +141,7 @@ func main() {
 		bw.Write(b[:binary.PutUvarint(b[:], v)])
 	}
 	bw.WriteString("PLNG1")
-	put(Quant)
+	put(uint64(*quant))
 	put(uint64(len(langs)))
 	for _, l := range langs {
 		put(uint64(len(l)))
