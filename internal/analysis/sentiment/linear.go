@@ -53,10 +53,11 @@ type TrainOptions struct {
 	Seed       int64   // default 1
 	InnerFolds int     // folds for tuning A and the class biases, and for the stacked regressions (default 5)
 
-	ClassEpochs int     // three-class model: epochs (default 8)
-	ClassLR     float64 // AdaGrad rate (default 0.03)
-	ClassL2     float64 // default 1e-3
-	Soft        float64 // soft class targets: width on the -4..4 scale of the rating (default 0.15; < 0: one-hot)
+	ClassEpochs   int     // three-class model: epochs (default 8)
+	ClassLR       float64 // AdaGrad rate (default 0.03)
+	ClassL2       float64 // default 1e-3
+	ClassMinCount int     // features seen fewer times in training are left out (default 3)
+	Soft          float64 // soft class targets: width on the -4..4 scale of the rating (default 0.15; < 0: one-hot)
 }
 
 func (o *TrainOptions) defaults() {
@@ -83,6 +84,9 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.ClassLR == 0 {
 		o.ClassLR = 0.03
+	}
+	if o.ClassMinCount == 0 {
+		o.ClassMinCount = 3
 	}
 	if o.Soft == 0 {
 		o.Soft = 0.15
@@ -351,6 +355,12 @@ func fitClass(c *corpus, idx []int, st [][2]float64, o TrainOptions) *classWeigh
 		w.w[k] = make([]float64, len(c.hashes))
 		g2[k] = make([]float64, len(c.hashes))
 	}
+	count := make([]int, len(c.hashes))
+	for _, i := range idx {
+		for _, f := range c.ex[i].feats {
+			count[f]++
+		}
+	}
 	size := map[int]int{}
 	largest := 0
 	for _, i := range idx {
@@ -390,6 +400,9 @@ func fitClass(c *corpus, idx []int, st [][2]float64, o TrainOptions) *classWeigh
 					}
 				}
 				for _, f := range p.feats {
+					if count[f] < o.ClassMinCount {
+						continue // a rare word would only learn its examples by heart
+					}
 					g := gr*norm + o.ClassL2*w.w[k][f]
 					g2[k][f] += g * g
 					if g2[k][f] > 0 {
@@ -484,7 +497,7 @@ func train(c *corpus, idx []int, o TrainOptions) *Linear {
 	m.C = map[uint64][2]float32{}
 	for f := range c.hashes {
 		r := [2]float32{float32(cw.w[1][f] - cw.w[0][f]), float32(cw.w[2][f] - cw.w[0][f])}
-		if count[f] >= o.MinCount && r != [2]float32{} {
+		if count[f] >= max(o.MinCount, o.ClassMinCount) && r != [2]float32{} {
 			m.C[c.hashes[f]] = r
 		}
 	}
