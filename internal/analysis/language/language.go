@@ -73,6 +73,11 @@ func (m *Model) DetectConfidence(text string) (string, float64) {
 	if !m.baseScores(text, cands, sc) {
 		return "", 0
 	}
+	if m.bias != nil && utf8.RuneCountInString(text) > shortRunes {
+		for _, l := range cands {
+			sc[l] += float64(m.bias[l])
+		}
+	}
 	best, second := -1, -1
 	for _, l := range cands {
 		if best < 0 || sc[l] > sc[best] {

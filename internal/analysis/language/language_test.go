@@ -85,8 +85,8 @@ func TestScripts(t *testing.T) {
 		// Latin boilerplate before Urdu: the other script wins with half as many letters.
 		"Maeeshat India's First Magazine Focusing Minorities اسرائیل کے لیے امریکی پروازیں بحال امریکی ایوی ایشن حکام نے": "ur",
 		"I visited 北京 last year with my family": "en",
-		"১৯৬৭ সালে": "bn", // vowel signs count as letters
-		"๔/ว ๑๕๖":   "th", // one letter of a script only one language uses
+		"১৯৬৭ সালে":                             "bn", // vowel signs count as letters
+		"๔/ว ๑๕๖":                               "th", // one letter of a script only one language uses
 	} {
 		if got := m.Detect(text); got != want {
 			t.Errorf("Detect(%q) = %q, want %q", text, got, want)

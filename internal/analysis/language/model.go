@@ -31,6 +31,7 @@ type Model struct {
 	scriptOf []scriptSet
 	ngramW   float64 // weight of the n-gram table's log-likelihood; 0: not used
 	ngrams   *ngramScorer
+	bias     []float32 // per language, for texts longer than shortRunes (bias.go); nil: none
 }
 
 type entry struct {
@@ -52,6 +53,11 @@ type TrainOptions struct {
 	// NgramW weighs the shipped n-gram table (large-corpus character 1- to 5-gram frequencies,
 	// not from the training samples) against the sentences' model, default 0.8; < 0: not used.
 	NgramW float64
+	// The per-language biases (bias.go): perceptron epochs (default 10; < 0: no biases),
+	// learning rate (default 0.2), inner folds (default 3).
+	BiasEpochs int
+	BiasRate   float64
+	BiasFolds  int
 }
 
 func (o *TrainOptions) defaults() {
@@ -70,6 +76,15 @@ func (o *TrainOptions) defaults() {
 	if o.NgramW < 0 {
 		o.NgramW = 0
 	}
+	if o.BiasEpochs == 0 {
+		o.BiasEpochs = 10
+	}
+	if o.BiasRate == 0 {
+		o.BiasRate = 0.2
+	}
+	if o.BiasFolds == 0 {
+		o.BiasFolds = 3
+	}
 }
 
 const fnvOffset = 14695981039346656037
@@ -86,6 +101,8 @@ func fnvRune(h uint64, r rune) uint64 {
 }
 
 const wordSeed = fnvOffset ^ 0x5bd1e995
+
+var nbMaxOrder = 4
 
 // firstSeed marks the feature of a text's first word: words that open sentences and messages
 // ("The", "Der", "Во") differ from the rest.
@@ -123,7 +140,7 @@ func features(text string, fn func(h uint64, word bool)) {
 		first = false
 		for i := range rs {
 			h := uint64(fnvOffset)
-			for n := 1; n <= 4 && i+n <= len(rs); n++ {
+			for n := 1; n <= nbMaxOrder && i+n <= len(rs); n++ {
 				h = fnvRune(h, rs[i+n-1])
 				if n == 1 {
 					continue // single letters say little and touch every language's entry
@@ -135,12 +152,22 @@ func features(text string, fn func(h uint64, word bool)) {
 }
 
 // Train builds a model from samples.
-func Train(samples []Sample, opt TrainOptions) *Model { return train(samples, opt).compile() }
+func Train(samples []Sample, opt TrainOptions) *Model { return trainAll(samples, opt).compile() }
 
 // TrainEncoded trains like Train and writes the model's compact form to w (this is how the
 // shipped model is generated).
 func TrainEncoded(samples []Sample, opt TrainOptions, w io.Writer) error {
-	return train(samples, opt).encode(w)
+	return trainAll(samples, opt).encode(w)
+}
+
+// trainAll trains the Naive Bayes model and then its biases.
+func trainAll(samples []Sample, opt TrainOptions) *rawModel {
+	opt.defaults()
+	raw := train(samples, opt)
+	if opt.BiasEpochs > 0 {
+		trainBias(samples, opt, raw)
+	}
+	return raw
 }
 
 func train(samples []Sample, opt TrainOptions) *rawModel {
@@ -209,6 +236,7 @@ type rawModel struct {
 	wordW  float64
 	ngramW float64
 	feats  []rawFeature
+	bias   []float32
 }
 
 func (r *rawModel) compile() *Model {
@@ -246,6 +274,7 @@ func (r *rawModel) compile() *Model {
 	for l, code := range r.langs {
 		m.scriptOf[l] = scriptsOf(code)
 	}
+	m.bias = r.bias
 	return m
 }
 
@@ -284,7 +313,7 @@ func (r *rawModel) encode(w io.Writer) error {
 		var b [binary.MaxVarintLen64]byte
 		bw.Write(b[:binary.PutUvarint(b[:], v)])
 	}
-	bw.WriteString("PLID2")
+	bw.WriteString("PLID3")
 	put(uint64(len(r.langs)))
 	for i, l := range r.langs {
 		put(uint64(len(l)))
@@ -305,6 +334,10 @@ func (r *rawModel) encode(w io.Writer) error {
 			put(uint64(f.counts[i]))
 		}
 	}
+	put(uint64(len(r.bias)))
+	for _, v := range r.bias {
+		put(uint64(math.Float32bits(v)))
+	}
 	if err := bw.Flush(); err != nil {
 		return err
 	}
@@ -318,7 +351,7 @@ func decode(data []byte) (*Model, error) {
 	}
 	br := bufio.NewReader(zr)
 	magic := make([]byte, 5)
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "PLID2" {
+	if _, err := io.ReadFull(br, magic); err != nil || (string(magic) != "PLID3" && string(magic) != "PLID2") {
 		return nil, errors.New("language: bad model header")
 	}
 	var rerr error
@@ -359,6 +392,16 @@ func decode(data []byte) (*Model, error) {
 			f.counts[j] = uint32(get())
 		}
 		r.feats = append(r.feats, f)
+	}
+	if string(magic) == "PLID3" {
+		if n := int(get()); n == nl {
+			r.bias = make([]float32, n)
+			for l := range r.bias {
+				r.bias[l] = math.Float32frombits(uint32(get()))
+			}
+		} else if n != 0 {
+			return nil, errors.New("language: model: bad biases")
+		}
 	}
 	if rerr != nil {
 		return nil, fmt.Errorf("language: model: %w", rerr)

@@ -29,6 +29,8 @@ var shippedNgrams []byte
 
 const maxOrder = 5
 
+var orderW = [maxOrder]float64{1, 1, 1, 1, 1}
+
 type ngramTable struct {
 	langs   []string
 	index   ftable // n-gram hash -> offset<<8 | count into entries
@@ -288,7 +290,7 @@ func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) i
 				cnt[n-1]++
 				off, k := v>>8, v&0xff
 				for _, e := range s.t.entries[off : off+k] {
-					add[e.lang] -= float64(e.q)*iq + float64(s.t.floor[e.lang][n-1])
+					add[e.lang] -= (float64(e.q)*iq + float64(s.t.floor[e.lang][n-1])) * orderW[n-1]
 				}
 			}
 		}
@@ -297,7 +299,7 @@ func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) i
 		tl := s.fromMod[l]
 		v := add[tl]
 		for o := 0; o < maxOrder; o++ {
-			v += cnt[o] * float64(s.t.floor[tl][o])
+			v += cnt[o] * float64(s.t.floor[tl][o]) * orderW[o]
 		}
 		sc[l] += w * v
 	}
