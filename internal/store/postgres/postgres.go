@@ -126,20 +126,18 @@ func (Dialect) SearchRows(a, q int) string {
 		" AND tsv @@ to_tsquery('simple', $" + strconv.Itoa(q) + ")"
 }
 
-// SearchCount and SearchIDs call functions (migration 00024) that keep the planner on the
+// SearchCount and SearchIDs call a function (migration 00024) that keeps the planner on the
 // GIN index: a word in many documents would otherwise be counted by a sequential scan that
 // reads every tsvector from TOAST.
 func (Dialect) SearchCount(a, q int) string {
-	return "SELECT search_count($" + strconv.Itoa(a) + ", to_tsquery('simple', $" + strconv.Itoa(q) + "))"
+	return "SELECT n FROM search_ids($" + strconv.Itoa(a) + ", to_tsquery('simple', $" + strconv.Itoa(q) + "), 0)"
 }
 func (Dialect) SearchIDs(a, q, lim int) string {
-	return "SELECT coalesce(string_agg(r::text, ','), '') FROM search_rids($" + strconv.Itoa(a) +
-		", to_tsquery('simple', $" + strconv.Itoa(q) + "), $" + strconv.Itoa(lim) + ") r"
+	return "SELECT n, ids FROM search_ids($" + strconv.Itoa(a) + ", to_tsquery('simple', $" + strconv.Itoa(q) + "), $" + strconv.Itoa(lim) + ")"
 }
 
-// IDsMax: reading the ids costs a heap page per match (visibility), about what the count
-// costs anyway; above 4% of the conversations the correlated probe of a walk (SearchProbe)
-// finds a page within about 500 rows, and the count alone is cheaper than the ids.
+// IDsMax: above 4% of the conversations the correlated probe of a walk (SearchProbe) finds a
+// page within about 500 rows, cheaper than a hashed list of all the matches.
 func (Dialect) IDsMax(total int64) int64 { return max(1, total/25) }
 
 // InIDs: the walk checks a hashed subplan (IS TRUE keeps PostgreSQL from turning the IN

@@ -23,10 +23,13 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 		return s.conversationCount(ctx, b.args[0])
 	case cd != nil && cd.text != 0 && len(b.where) == 2:
 		// Words alone: the assistant's matches in the search index, no conversation read.
-		if ok, err := s.countIDs(ctx, b); ok || err != nil {
-			return int64(b.idsN), err
+		var ok bool
+		if n, ok, err = s.countIDs(ctx, b); err != nil || b.plan != planPlain {
+			return n, err
 		}
-		err = s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchCount(1, cd.text)), b.args...).Scan(&n)
+		if !ok {
+			err = s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchCount(1, cd.text)), b.args...).Scan(&n)
+		}
 	case cd != nil:
 		// The candidates first, each looked up by row id.
 		where := slices.Clone(b.where)
@@ -83,36 +86,33 @@ func (s *Store) conversationCount(ctx context.Context, assistantID any) (int64, 
 	return n, err
 }
 
-// countIDs reads out the row ids of a word's matches when the engine wants them and they are
-// few enough (Dialect.IDsMax): the count is their number, and the page is read from them,
-// so the index is read once for both. It reports false when it did not set b's plan.
-func (s *Store) countIDs(ctx context.Context, b *builder) (bool, error) {
+// countIDs counts a word's matches with Dialect.SearchIDs when the engine reads ids out, and
+// when they are few enough (Dialect.IDsMax) keeps their row ids and sets b's plan: the page
+// is read from them, so the index is read once for both. It reports false when the engine
+// does not read ids out (the count is then to be made).
+func (s *Store) countIDs(ctx context.Context, b *builder) (int64, bool, error) {
+	if s.d.IDsMax(math.MaxInt64) <= 0 {
+		return 0, false, nil
+	}
 	total, err := s.conversationCount(ctx, b.args[0])
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
-	most := s.d.IDsMax(total)
-	if most <= 0 {
-		return false, nil
+	args := append(slices.Clone(b.args), s.d.IDsMax(total))
+	var n int64
+	var ids sql.NullString
+	if err := s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchIDs(1, b.cand.text, len(args))), args...).Scan(&n, &ids); err != nil {
+		return 0, false, err
 	}
-	args := append(slices.Clone(b.args), most+1)
-	var ids string
-	if err := s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchIDs(1, b.cand.text, len(args))), args...).Scan(&ids); err != nil {
-		return false, err
+	if !ids.Valid {
+		return n, true, nil
 	}
-	n := 0
-	if ids != "" {
-		n = strings.Count(ids, ",") + 1
-	}
-	if int64(n) > most {
-		return false, nil
-	}
-	b.ids, b.idsN = ids, n
+	b.ids = ids.String
 	// Sorting reads a row per match; walking the order checks about 21·total/n rows, each
 	// far cheaper (an index entry and a hash probe).
 	b.plan = planIDs
 	if float64(n) > math.Sqrt(float64(total)) {
 		b.plan = planIDsWalk
 	}
-	return true, nil
+	return n, true, nil
 }

@@ -46,9 +46,10 @@ type Dialect interface {
 	// SearchProbe is a condition on conversation alias c, with the search argument at $q,
 	// for walking the sort order: a word in many conversations fills a page after a few rows.
 	SearchProbe(q int) string
-	// SearchIDs is a query of one text value: the comma-separated row ids of at most $lim of
-	// the assistant's ($a) conversations whose documents match ($q). "" when the engine counts
-	// and pages a word's matches from its index without reading them out.
+	// SearchIDs is a query of one row: the number of the assistant's ($a) conversations whose
+	// documents match ($q), and their comma-separated row ids when there are at most $lim of
+	// them (else NULL). "" when the engine counts and pages a word's matches from its index
+	// without reading them out.
 	SearchIDs(a, q, lim int) string
 	// IDsMax is the most matches, among total conversations, whose row ids a word search reads
 	// out with SearchIDs (one read of the index for the count and the page); above it the

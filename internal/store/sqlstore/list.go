@@ -22,10 +22,9 @@ type builder struct {
 	cand *candidates
 	// plan is how listRows runs the candidates.
 	plan listPlan
-	// ids and idsN, with planIDs and planIDsWalk, are the row ids of a word's matches
-	// (comma-separated) and their number.
-	ids  string
-	idsN int
+	// ids, with planIDs and planIDsWalk, are the row ids of a word's matches
+	// (comma-separated).
+	ids string
 	// probe, with planProbe, is the argument of Prober.ProbeEach.
 	probe string
 }
