@@ -19,8 +19,8 @@ func shared(t testing.TB, parts ...string) string {
 // TestLanguage checks language identification on the 75-language development sentences (every
 // second sentence measured; every sixth in -short mode; the models train on all folds). The
 // issue's targets (99% on sentences, 90% on two words, held-out) are not met; the floors below
-// are what the shipped method reaches held-out, so that a regression fails. See
-// docs/analysis.md.
+// are a little under what the shipped method reaches held-out (98.2% and 86.0% on all
+// sentences), so that a regression fails. See docs/analysis.md.
 func TestLanguage(t *testing.T) {
 	t.Parallel()
 	opt := LanguageOptions{Folds: 5, Every: 2}
@@ -40,8 +40,8 @@ func TestLanguage(t *testing.T) {
 			t.Errorf("%s = %.2f%%, want >= %.2f%%", name, 100*got, 100*min)
 		}
 	}
-	floor("held-out sentence accuracy", r.CVSentence, 0.97)
-	floor("held-out two-word accuracy", r.CVTwoWords, 0.80)
+	floor("held-out sentence accuracy", r.CVSentence, 0.975)
+	floor("held-out two-word accuracy", r.CVTwoWords, 0.84)
 	floor("shipped model, sentences (fitted)", r.Sentence, 0.99)
 	floor("shipped model, two words (fitted)", r.TwoWords, 0.90)
 }

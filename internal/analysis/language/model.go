@@ -17,8 +17,10 @@ import (
 	"github.com/parleyhq/parley/internal/analysis/textutil"
 )
 
-// Model is a multinomial Naive Bayes model over character 1- to 4-grams of words and whole
-// words, with per-language log-probabilities. Feature strings are kept only as 64-bit hashes.
+// Model is a multinomial Naive Bayes model over character 2- to 4-grams of words (with their
+// boundaries), whole words and the first word, with per-language log-probabilities, plus the
+// shipped n-gram table's log-likelihood (weight NgramW) and per-language biases for texts over
+// 32 characters. Feature strings are kept only as 64-bit hashes.
 type Model struct {
 	Langs    []string  // ISO 639-1 codes
 	totals   []float64 // feature count per language
@@ -102,8 +104,6 @@ func fnvRune(h uint64, r rune) uint64 {
 
 const wordSeed = fnvOffset ^ 0x5bd1e995
 
-var nbMaxOrder = 4
-
 // firstSeed marks the feature of a text's first word: words that open sentences and messages
 // ("The", "Der", "Во") differ from the rest.
 const firstSeed = 0x9e3779b97f4a7c15
@@ -140,7 +140,7 @@ func features(text string, fn func(h uint64, word bool)) {
 		first = false
 		for i := range rs {
 			h := uint64(fnvOffset)
-			for n := 1; n <= nbMaxOrder && i+n <= len(rs); n++ {
+			for n := 1; n <= 4 && i+n <= len(rs); n++ {
 				h = fnvRune(h, rs[i+n-1])
 				if n == 1 {
 					continue // single letters say little and touch every language's entry

@@ -22,14 +22,10 @@ import (
 // internal/analysis/tools/langbench/ngrams. It does not come from the development sentences, so
 // every model (the shipped one and each cross-validation fold's) uses it as it is.
 
-//go:generate sh -c "cd ../tools/langbench && go run ./ngrams -out ../../language/ngrams.bin.gz"
-
 //go:embed ngrams.bin.gz
 var shippedNgrams []byte
 
 const maxOrder = 5
-
-var orderW = [maxOrder]float64{1, 1, 1, 1, 1}
 
 type ngramTable struct {
 	langs   []string
@@ -290,7 +286,7 @@ func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) i
 				cnt[n-1]++
 				off, k := v>>8, v&0xff
 				for _, e := range s.t.entries[off : off+k] {
-					add[e.lang] -= (float64(e.q)*iq + float64(s.t.floor[e.lang][n-1])) * orderW[n-1]
+					add[e.lang] -= float64(e.q)*iq + float64(s.t.floor[e.lang][n-1])
 				}
 			}
 		}
@@ -299,7 +295,7 @@ func (s *ngramScorer) score(text string, cands []int, w float64, sc []float64) i
 		tl := s.fromMod[l]
 		v := add[tl]
 		for o := 0; o < maxOrder; o++ {
-			v += cnt[o] * float64(s.t.floor[tl][o]) * orderW[o]
+			v += cnt[o] * float64(s.t.floor[tl][o])
 		}
 		sc[l] += w * v
 	}

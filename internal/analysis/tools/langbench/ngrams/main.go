@@ -31,13 +31,13 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-
 var orderNames = []string{"unigram", "bigram", "trigram", "quadrigram", "fivegram"}
 
 func main() {
 	out := flag.String("out", "ngrams.bin.gz", "output file")
 	dir := flag.String("models", "", "lingua-go's language-models folder (default: from the module cache via go list)")
 	quant := flag.Float64("quant", 4, "resolution of the stored -log(p): round(-ln p * quant)")
+	check := flag.String("check", "", "instead of writing the table, check a folder of <code>.txt sentences against lingua's full 5-gram lists (could lingua have been trained on them?)")
 	tops := flag.String("top", "300,2500,15000,30000,30000", "n-grams kept per language for orders 1..5")
 	flag.Parse()
 	if *dir == "" {
@@ -46,6 +46,10 @@ func main() {
 			log.Fatalf("go list lingua-go: %v", err)
 		}
 		*dir = filepath.Join(strings.TrimSpace(string(b)), "language-models")
+	}
+	if *check != "" {
+		checkOverlap(*dir, *check)
+		return
 	}
 	var top []int
 	for _, s := range strings.Split(*tops, ",") {
@@ -208,4 +212,63 @@ func read(path string) (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkOverlap reports, per language, how many sentences have every 5-gram of letters (as
+// lingua counts them: lowercased, letters of that language's alphabet) in lingua's full 5-gram
+// list. A sentence with one 5-gram missing was certainly not in lingua's training text; the
+// others may or may not have been.
+func checkOverlap(models, sentences string) {
+	files, err := filepath.Glob(filepath.Join(sentences, "*.txt"))
+	if err != nil || len(files) == 0 {
+		log.Fatalf("no sentences in %s", sentences)
+	}
+	var total, covered, skipped int
+	for _, f := range files {
+		lang := strings.TrimSuffix(filepath.Base(f), ".txt")
+		five, err := read(filepath.Join(models, lang, "fivegrams.pb.bin.zip"))
+		if err != nil {
+			skipped++ // Chinese and Japanese: unigrams only
+			continue
+		}
+		uni, err := read(filepath.Join(models, lang, "unigrams.pb.bin.zip"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			log.Fatal(err)
+		}
+		n, c := 0, 0
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" {
+				continue
+			}
+			n++
+			rs := []rune(strings.ToLower(line))
+			all := true
+			for i := 0; i+5 <= len(rs) && all; i++ {
+				ok := true
+				for _, r := range rs[i : i+5] {
+					if _, in := uni[string(r)]; !in {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					if _, in := five[string(rs[i:i+5])]; !in {
+						all = false
+					}
+				}
+			}
+			if all {
+				c++
+			}
+		}
+		fmt.Printf("%s %d/%d sentences have all their 5-grams in lingua's list\n", lang, c, n)
+		total += n
+		covered += c
+	}
+	fmt.Printf("all: %d of %d sentences (%.1f%%) have every 5-gram in lingua's lists (the rest were certainly not in its training text); %d languages without 5-grams skipped\n", covered, total, 100*float64(covered)/float64(total), skipped)
 }
