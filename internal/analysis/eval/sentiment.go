@@ -60,7 +60,10 @@ func labelInt(s string) int {
 // Sentiment measures sentiment on files of id<TAB>mean rating (-4..4)<TAB>text: Pearson r with
 // the human mean and 3-class accuracy, for VADER (baseline), the shipped scorer, and the
 // shipped training method under k-fold cross-validation over all the files together (each file
-// is a group whose mean figure the blend is tuned for).
+// is a group whose mean figure the blend is tuned for). Snippets whose ids name their document
+// (document_sentence, as in the editorial snippets) are kept with their document's other
+// snippets in one fold, so that a test fold's articles are new to its model; the others are
+// dealt round the folds by position.
 func Sentiment(paths []string, opt SentimentOptions) (*SentimentReport, error) {
 	t0 := time.Now()
 	if opt.Folds == 0 {
@@ -101,7 +104,7 @@ func Sentiment(paths []string, opt SentimentOptions) (*SentimentReport, error) {
 				sok++
 			}
 			set.ClassShare[class(r.Rating)+1]++
-			all = append(all, sentiment.Example{Text: r.Text, Y: r.Rating / 4, Group: g})
+			all = append(all, sentiment.Example{Text: r.Text, Y: r.Rating / 4, Group: g, Doc: r.Document()})
 			fileOf = append(fileOf, g)
 		}
 		for i := range set.ClassShare {

@@ -42,6 +42,7 @@ type Example struct {
 	Text  string
 	Y     float64
 	Group int
+	Doc   string // the document it comes from, if known: a document's examples share a fold
 }
 
 // TrainOptions tune training; zero values are the defaults used for the shipped model.
@@ -49,14 +50,14 @@ type TrainOptions struct {
 	Epochs     int     // default 8
 	LR         float64 // AdaGrad rate, default 0.02
 	L2         float64 // default 1e-4
-	MinCount   int     // keep features seen at least this often (default 2)
+	MinCount   int     // regressions: use features seen in at least this many documents (default 2)
 	Seed       int64   // default 1
 	InnerFolds int     // folds for tuning A and the class biases, and for the stacked regressions (default 5)
 
 	ClassEpochs   int     // three-class model: epochs (default 8)
 	ClassLR       float64 // AdaGrad rate (default 0.03)
 	ClassL2       float64 // default 1e-3
-	ClassMinCount int     // features seen fewer times in training are left out (default 3)
+	ClassMinCount int     // three-class model: the same (default 3)
 	Soft          float64 // soft class targets: width on the -4..4 scale of the rating (default 0.15; < 0: one-hot)
 }
 
@@ -107,6 +108,20 @@ type prepared struct {
 	x     [nClass]float64 // the class model's dense inputs; the regressions' slots are filled in training
 	y     float64
 	group int
+	doc   uint64 // hash of Example.Doc, 0 if none
+}
+
+// fold returns the fold (of k) of an example at position pos of its list: its document's, or
+// by position. Inner folds (within a training set) draw documents apart from the outer ones.
+func (p *prepared) fold(pos, k int, inner bool) int {
+	if p.doc != 0 {
+		h := p.doc
+		if inner {
+			h = (h * 0x9E3779B97F4A7C15) >> 17
+		}
+		return int(h % uint64(k))
+	}
+	return pos % k
 }
 
 type corpus struct {
@@ -120,6 +135,9 @@ func (s *Scorer) prepare(examples []Example) *corpus {
 	for _, e := range examples {
 		t := tokens(e.Text)
 		p := prepared{y: e.Y, group: e.Group, dense: s.vaderDenseTokens(e.Text, t)}
+		if e.Doc != "" {
+			p.doc = fnv(seedUni, e.Doc) | 1
+		}
 		p.x = s.classDense(e.Text, t, p.dense, 0, 0)
 		for _, h := range featuresTokens(t) {
 			id, ok := ids[h]
@@ -165,6 +183,7 @@ func fit(c *corpus, idx []int, o TrainOptions, strength bool) *weights {
 	w := &weights{w: make([]float64, len(c.hashes))}
 	g2 := make([]float64, len(c.hashes))
 	var dg [nDense]float64
+	count := docCount(c, idx)
 	order := append([]int(nil), idx...)
 	rng := rand.New(rand.NewSource(o.Seed))
 	for ep := 0; ep < o.Epochs; ep++ {
@@ -185,6 +204,9 @@ func fit(c *corpus, idx []int, o TrainOptions, strength bool) *weights {
 			}
 			norm := 1 / math.Sqrt(float64(len(p.feats))+1)
 			for _, f := range p.feats {
+				if count[f] < o.MinCount {
+					continue // seen in one document only: it would learn its examples by heart
+				}
 				g := gr*norm + o.L2*w.w[f]
 				g2[f] += g * g
 				if g2[f] > 0 {
@@ -343,6 +365,27 @@ func withStack(p *prepared, st [2]float64) [nClass]float64 {
 	return x
 }
 
+// docCount returns for each feature the number of documents among idx it is seen in (an
+// example without a document is one of its own).
+func docCount(c *corpus, idx []int) []int {
+	count := make([]int, len(c.hashes))
+	seen := map[[2]uint64]bool{}
+	for _, i := range idx {
+		p := &c.ex[i]
+		for _, f := range p.feats {
+			if p.doc != 0 {
+				k := [2]uint64{p.doc, uint64(f)}
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
+			count[f]++
+		}
+	}
+	return count
+}
+
 // fitClass trains the three-class model on the examples idx of c (AdaGrad, softmax loss, L2)
 // with the regressions' outputs st (indexed like c.ex). A group with fewer examples than the
 // largest is repeated ceil(largest / size) times, so that the near-binary reviews do not drown
@@ -355,12 +398,7 @@ func fitClass(c *corpus, idx []int, st [][2]float64, o TrainOptions) *classWeigh
 		w.w[k] = make([]float64, len(c.hashes))
 		g2[k] = make([]float64, len(c.hashes))
 	}
-	count := make([]int, len(c.hashes))
-	for _, i := range idx {
-		for _, f := range c.ex[i].feats {
-			count[f]++
-		}
-	}
+	count := docCount(c, idx)
 	size := map[int]int{}
 	largest := 0
 	for _, i := range idx {
@@ -440,14 +478,14 @@ func train(c *corpus, idx []int, o TrainOptions) *Linear {
 	for k := 0; k < K; k++ {
 		var tr []int
 		for j, i := range idx {
-			if j%K != k {
+			if c.ex[i].fold(j, K, true) != k {
 				tr = append(tr, i)
 			}
 		}
 		w := fit(c, tr, o, false)
 		wi := fit(c, tr, o, true)
 		for j, i := range idx {
-			if j%K == k {
+			if c.ex[i].fold(j, K, true) == k {
 				p := &c.ex[i]
 				st[i] = [2]float64{w.predict(p, false), wi.predict(p, true)}
 				pred[j], _ = gate(st[i][0], st[i][1], p.dense)
@@ -460,13 +498,13 @@ func train(c *corpus, idx []int, o TrainOptions) *Linear {
 	for k := 0; k < K; k++ {
 		var tr []int
 		for j, i := range idx {
-			if j%K != k {
+			if c.ex[i].fold(j, K, true) != k {
 				tr = append(tr, i)
 			}
 		}
 		cw := fitClass(c, tr, st, o)
 		for j, i := range idx {
-			if j%K == k {
+			if c.ex[i].fold(j, K, true) == k {
 				x := withStack(&c.ex[i], st[i])
 				z[j] = rel(cw.logits(&c.ex[i], &x))
 			}
@@ -474,12 +512,7 @@ func train(c *corpus, idx []int, o TrainOptions) *Linear {
 	}
 	m.B = tuneBias(c, idx, z)
 
-	count := make([]int, len(c.hashes))
-	for _, i := range idx {
-		for _, f := range c.ex[i].feats {
-			count[f]++
-		}
-	}
+	count := docCount(c, idx)
 	keep := func(w *weights) map[uint64]float32 {
 		out := map[uint64]float32{}
 		for f, x := range w.w {

@@ -15,6 +15,15 @@ type Rating struct {
 	Text   string
 }
 
+// Document returns the document a rated snippet comes from when its id says so
+// (document_sentence, as in the editorial snippets: "12_3" is article 12), else "".
+func (r Rating) Document() string {
+	if d, _, ok := strings.Cut(r.ID, "_"); ok {
+		return d
+	}
+	return ""
+}
+
 // ReadRatings reads id<TAB>mean_rating<TAB>text lines.
 func ReadRatings(path string) ([]Rating, error) {
 	f, err := os.Open(path)

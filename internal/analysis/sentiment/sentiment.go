@@ -223,7 +223,7 @@ func (s *Scorer) Train(examples []Example, opt TrainOptions) *Linear {
 
 // CrossValidate returns out-of-fold blended scores and labels (-1, 0, 1) for examples: each
 // fold is scored by a model trained (and tuned, by inner folds) on the other folds only.
-// Example i is in fold i % folds.
+// Example i is in fold i % folds, or with all the examples of its document (Example.Doc).
 func (s *Scorer) CrossValidate(examples []Example, folds int, opt TrainOptions) (scores []float64, labels []int) {
 	opt.defaults()
 	c := s.prepare(examples)
@@ -232,13 +232,13 @@ func (s *Scorer) CrossValidate(examples []Example, folds int, opt TrainOptions) 
 	for k := 0; k < folds; k++ {
 		var idx []int
 		for i := range c.ex {
-			if i%folds != k {
+			if c.ex[i].fold(i, folds, false) != k {
 				idx = append(idx, i)
 			}
 		}
 		m := train(c, idx, opt)
 		for i := range examples {
-			if i%folds == k {
+			if c.ex[i].fold(i, folds, false) == k {
 				scores[i], _, labels[i] = m.judge(s, examples[i].Text, tokens(examples[i].Text), c.ex[i].dense)
 			}
 		}

@@ -34,7 +34,7 @@ func main() {
 			log.Fatal(err)
 		}
 		for _, r := range rows {
-			ex = append(ex, sentiment.Example{Text: r.Text, Y: r.Rating / 4, Group: g})
+			ex = append(ex, sentiment.Example{Text: r.Text, Y: r.Rating / 4, Group: g, Doc: r.Document()})
 		}
 	}
 	m := sentiment.New(nil).Train(ex, sentiment.TrainOptions{})
