@@ -75,9 +75,6 @@ func (o *TrainOptions) defaults() {
 	if o.NgramW == 0 {
 		o.NgramW = 0.8
 	}
-	if o.NgramW < 0 {
-		o.NgramW = 0
-	}
 	if o.BiasEpochs == 0 {
 		o.BiasEpochs = 10
 	}
@@ -199,7 +196,7 @@ func train(samples []Sample, opt TrainOptions) *rawModel {
 			counts[int(id)*L+li]++
 		})
 	}
-	raw := rawModel{langs: langs, alpha: opt.Alpha, wordW: opt.WordW, ngramW: opt.NgramW, totals: make([]float64, L)}
+	raw := rawModel{langs: langs, alpha: opt.Alpha, wordW: opt.WordW, ngramW: math.Max(opt.NgramW, 0), totals: make([]float64, L)}
 	for h, id := range feat {
 		row := counts[int(id)*L : int(id)*L+L]
 		var t uint32
