@@ -52,8 +52,7 @@ func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
-	// The writer never checkpoints the WAL itself: the checkpointer below does, beside it.
-	w, err := sql.Open(writerDriverName, dsn("wal_autocheckpoint(0)")+"&_txlock=immediate")
+	w, err := sql.Open(writerDriverName, dsn()+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -75,13 +74,7 @@ func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.
 	// working memory that the allocator keeps (measured in docs/performance.md).
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(2, runtime.GOMAXPROCS(0)))
-	ck, err := startCheckpointer(dsn("cache_size(-2000)"))
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, err
-	}
-	st := sqlstore.New(w, r, Dialect{}, now, ck.close)
+	st := sqlstore.New(w, r, Dialect{}, now)
 	st.EnableGroupCommit() // one writer connection: concurrent writes share commits
 	return st, nil
 }
