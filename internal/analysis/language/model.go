@@ -18,9 +18,9 @@ import (
 )
 
 // Model is a multinomial Naive Bayes model over character 2- to 4-grams of words (with their
-// boundaries), whole words and the first word, with per-language log-probabilities, plus the
-// shipped n-gram table's log-likelihood (weight NgramW) and per-language biases for texts over
-// 32 characters. Feature strings are kept only as 64-bit hashes.
+// boundaries), whole words and the first word (and its first and last n-grams), with
+// per-language log-probabilities, plus the shipped n-gram table's log-likelihood (weight NgramW)
+// and per-language biases for texts over 32 characters. Feature strings are kept only as 64-bit hashes.
 type Model struct {
 	Langs    []string  // ISO 639-1 codes
 	totals   []float64 // feature count per language
@@ -101,8 +101,9 @@ func fnvRune(h uint64, r rune) uint64 {
 
 const wordSeed = fnvOffset ^ 0x5bd1e995
 
-// firstSeed marks the feature of a text's first word: words that open sentences and messages
-// ("The", "Der", "Во") differ from the rest.
+// firstSeed marks the features of a text's first word (the word, and its n-grams at its
+// beginning and end): words that open sentences and messages ("The", "Der", "Во") differ from
+// the rest.
 const firstSeed = 0x9e3779b97f4a7c15
 
 // features calls fn for every feature of text with its weight class (true: word feature).
@@ -134,6 +135,7 @@ func features(text string, fn func(h uint64, word bool)) {
 				fn(h^firstSeed, true)
 			}
 		}
+		wasFirst := first
 		first = false
 		for i := range rs {
 			h := uint64(fnvOffset)
@@ -143,6 +145,9 @@ func features(text string, fn func(h uint64, word bool)) {
 					continue // single letters say little and touch every language's entry
 				}
 				fn(h, false)
+				if wasFirst && (i == 0 || i+n == len(rs)) {
+					fn(h^firstSeed, false) // the first word's beginning and ending
+				}
 			}
 		}
 	}
