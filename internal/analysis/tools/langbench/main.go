@@ -1,7 +1,8 @@
 // Command langbench measures the language identifiers parley considered and did not ship —
 // lingua-go (all languages or a subset, high or low accuracy mode, preloaded or lazy) and
 // whatlanggo — on a folder of <code>.txt sentence files, with the process's peak RSS. It is a
-// separate module so that parley's own build does not pull their models in.
+// separate module so that parley's own build does not pull their models in. Its ./ngrams command
+// builds the n-gram table that parley does ship, from lingua-go's models (see ngrams/main.go).
 //
 //	cd internal/analysis/tools/langbench && go run . -dir ../../../../../shared/testdata/langid/sentences -engine lingua-high
 package main

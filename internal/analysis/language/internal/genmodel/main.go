@@ -1,6 +1,8 @@
 // Command genmodel trains the shipped language model from the development sentences in
 // <repo>/../shared/testdata/langid/sentences (one file per ISO 639-1 code, a sentence a line)
-// and writes model.bin.gz beside the language package. Run it with go generate.
+// and writes model.bin.gz beside the language package. Run it with go generate, which first
+// rebuilds ngrams.bin.gz: the model's biases are learnt with the n-gram table embedded when this
+// command was built.
 package main
 
 import (
