@@ -182,7 +182,11 @@ func (d Dialect) ProbeArg(ctx context.Context, r *sql.DB, q search.Query) (strin
 		if err := rows.Scan(&w); err != nil {
 			return "", false, err
 		}
-		words = append(words, w)
+		// The range's upper end is the prefix with its last character incremented; the check
+		// keeps the words right should that not be a character.
+		if strings.HasPrefix(w, p) {
+			words = append(words, w)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return "", false, err
