@@ -222,7 +222,8 @@ func (s *WebhooksService) AllDeliveries(ctx context.Context, webhookID string, o
 
 // Redeliver sends a delivery again, now, with a fresh retry window (write_all): the same id
 // and body as before. The answer is the delivery, pending. It is a 409 CONFLICT *Error while
-// the endpoint is disabled (enable it first with Update).
+// the endpoint is disabled (enable it first with Update) and while an attempt of the delivery
+// is being sent (try again when it has finished).
 func (s *WebhooksService) Redeliver(ctx context.Context, webhookID, deliveryID string, opts ...WriteOption) (*Delivery, error) {
 	var out Delivery
 	r := request{method: http.MethodPost, path: webhookPath(webhookID) + "/deliveries/" + escape(deliveryID) + "/redeliver", opts: opts}

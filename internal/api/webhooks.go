@@ -299,6 +299,9 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p principal) 
 		return err
 	}
 	d, err := s.store.RedeliverWebhookDelivery(r.Context(), p.assistantID(), id, did)
+	if errors.Is(err, store.ErrDeliveryInFlight) {
+		return errorf(http.StatusConflict, CodeConflict, "", "The delivery is being sent now; redeliver it once this attempt has finished.")
+	}
 	if errors.Is(err, cv.ErrConflict) {
 		return errorf(http.StatusConflict, CodeConflict, "", "The endpoint is disabled; enable it first with PATCH {\"enabled\": true}.")
 	}

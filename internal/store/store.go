@@ -6,10 +6,15 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
 )
+
+// ErrDeliveryInFlight is why a webhook delivery being sent cannot be redelivered: the
+// attempt's result would overwrite the request (with cv.ErrConflict).
+var ErrDeliveryInFlight = errors.New("the delivery is being sent now; redeliver it once this attempt has finished")
 
 // Store is everything Parley keeps. Every method that touches conversations takes the
 // assistant's id and never sees another assistant's rows: a conversation of another assistant
@@ -206,7 +211,8 @@ type Store interface {
 	WebhookDeliveries(ctx context.Context, assistantID, webhookID string, f DeliveryFilter) (DeliveryPage, error)
 	WebhookDelivery(ctx context.Context, assistantID, webhookID, id string) (Delivery, error)
 	// RedeliverWebhookDelivery makes a delivery pending and due now, with a new retry window.
-	// It is ErrConflict while the endpoint is disabled.
+	// It is ErrConflict while the endpoint is disabled, and ErrConflict and ErrDeliveryInFlight
+	// while the delivery is being sent.
 	RedeliverWebhookDelivery(ctx context.Context, assistantID, webhookID, id string) (Delivery, error)
 	// PruneWebhookDeliveries deletes finished (succeeded or failed) deliveries completed before
 	// before.

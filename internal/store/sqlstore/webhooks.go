@@ -568,7 +568,7 @@ func (s *Store) RedeliverWebhookDelivery(ctx context.Context, assistantID, webho
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2`), id, webhookID).Scan(&one); err != nil {
 			return notFound(err)
 		}
-		return fmt.Errorf("%w: the delivery is being sent now; redeliver it once this attempt has finished", cv.ErrConflict)
+		return fmt.Errorf("%w: %w", cv.ErrConflict, store.ErrDeliveryInFlight)
 	})
 	if err != nil {
 		return store.Delivery{}, err
