@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -347,29 +348,17 @@ func (r *rawModel) encode(w io.Writer) error {
 }
 
 func decode(data []byte) (*Model, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
+	mr, magic, err := openModel(data, "model", "PLID3", "PLID2")
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(zr)
-	magic := make([]byte, 5)
-	if _, err := io.ReadFull(br, magic); err != nil || (string(magic) != "PLID3" && string(magic) != "PLID2") {
-		return nil, errors.New("language: bad model header")
-	}
-	var rerr error
-	get := func() uint64 {
-		v, err := binary.ReadUvarint(br)
-		if err != nil && rerr == nil {
-			rerr = err
-		}
-		return v
-	}
+	br, get := mr.br, mr.uvarint
 	r := rawModel{}
 	nl := int(get())
 	if nl > 255 {
 		return nil, fmt.Errorf("language: %d languages", nl)
 	}
-	for i := 0; i < nl && rerr == nil; i++ {
+	for i := 0; i < nl && mr.err == nil; i++ {
 		b := make([]byte, get())
 		if _, err := io.ReadFull(br, b); err != nil {
 			return nil, err
@@ -383,7 +372,7 @@ func decode(data []byte) (*Model, error) {
 	nf := int(get())
 	r.feats = make([]rawFeature, 0, nf)
 	var prev uint64
-	for i := 0; i < nf && rerr == nil; i++ {
+	for i := 0; i < nf && mr.err == nil; i++ {
 		f := rawFeature{hash: prev + get()}
 		prev = f.hash
 		k := int(get())
@@ -395,7 +384,7 @@ func decode(data []byte) (*Model, error) {
 		}
 		r.feats = append(r.feats, f)
 	}
-	if string(magic) == "PLID3" {
+	if magic == "PLID3" {
 		if n := int(get()); n == nl {
 			r.bias = make([]float32, n)
 			for l := range r.bias {
@@ -405,8 +394,8 @@ func decode(data []byte) (*Model, error) {
 			return nil, errors.New("language: model: bad biases")
 		}
 	}
-	if rerr != nil {
-		return nil, fmt.Errorf("language: model: %w", rerr)
+	if mr.err != nil {
+		return nil, fmt.Errorf("language: model: %w", mr.err)
 	}
 	return r.compile(), nil
 }
@@ -458,4 +447,34 @@ func (t *table) get(k uint64) (uint32, bool) {
 			return 0, false
 		}
 	}
+}
+
+// modelReader reads a model file after its header: unsigned varints and raw bytes from br.
+// The first varint that cannot be read sets err, which the decoder checks as it goes.
+type modelReader struct {
+	br  *bufio.Reader
+	err error
+}
+
+// openModel opens a gzip-compressed model file whose first five bytes are one of magics (what
+// names the file in the error) and returns its reader and the magic found.
+func openModel(data []byte, what string, magics ...string) (*modelReader, string, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", err
+	}
+	br := bufio.NewReader(zr)
+	magic := make([]byte, 5)
+	if _, err := io.ReadFull(br, magic); err != nil || !slices.Contains(magics, string(magic)) {
+		return nil, "", errors.New("language: bad " + what + " header")
+	}
+	return &modelReader{br: br}, string(magic), nil
+}
+
+func (m *modelReader) uvarint() uint64 {
+	v, err := binary.ReadUvarint(m.br)
+	if err != nil && m.err == nil {
+		m.err = err
+	}
+	return v
 }

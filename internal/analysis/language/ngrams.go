@@ -1,11 +1,7 @@
 package language
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	_ "embed"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -73,30 +69,18 @@ func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
 	if floorOff == 0 {
 		floorOff = ngramFloor
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
+	mr, _, err := openModel(data, "n-gram table", "PLNG1")
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(zr)
-	magic := make([]byte, 5)
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "PLNG1" {
-		return nil, errors.New("language: bad n-gram table header")
-	}
-	var rerr error
-	get := func() uint64 {
-		v, err := binary.ReadUvarint(br)
-		if err != nil && rerr == nil {
-			rerr = err
-		}
-		return v
-	}
+	br, get := mr.br, mr.uvarint
 	quant := float64(get())
 	nl := int(get())
 	if nl > 255 || quant == 0 {
 		return nil, fmt.Errorf("language: n-gram table: %d languages", nl)
 	}
 	t := &ngramTable{}
-	for i := 0; i < nl && rerr == nil; i++ {
+	for i := 0; i < nl && mr.err == nil; i++ {
 		b := make([]byte, get())
 		if _, err := io.ReadFull(br, b); err != nil {
 			return nil, err
@@ -104,15 +88,15 @@ func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
 		t.langs = append(t.langs, string(b))
 	}
 	n := int(get())
-	if rerr != nil {
-		return nil, rerr
+	if mr.err != nil {
+		return nil, mr.err
 	}
 	t.quant = quant
 	t.index = newFtable(n)
 	t.entries = make([]ngEntry, 0, 3*n)
 	maxQ := make([][maxOrder]uint32, nl)
 	var prev []byte
-	for i := 0; i < n && rerr == nil; i++ {
+	for i := 0; i < n && mr.err == nil; i++ {
 		c := int(get())
 		s := int(get())
 		if c > len(prev) || s > 64 {
@@ -153,8 +137,8 @@ func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
 		}
 		t.index.put(h, off<<8|uint32(k))
 	}
-	if rerr != nil {
-		return nil, fmt.Errorf("language: n-gram table: %w", rerr)
+	if mr.err != nil {
+		return nil, fmt.Errorf("language: n-gram table: %w", mr.err)
 	}
 	t.floor = make([][maxOrder]float32, nl)
 	t.has = make([]uint8, nl)

@@ -149,8 +149,8 @@ func (Dialect) SearchCount(a, q int) string {
  ELSE (SELECT count(*) FROM conversation_search WHERE conversation_search MATCH 'aid : "a' || replace(` + qa + `, '-', '') || '" AND ' || ` + qq + `) END`
 }
 
-// SearchIDs: SQLite counts a word's matches from the FTS5 index alone and walks the order
-// against an in-memory list of them (SearchProbe), so the ids are never read out.
+// SearchIDs: SQLite counts a word's matches from the FTS5 index alone and pages them without
+// their ids (SearchProbe, ProbeEach), so the ids are never read out.
 func (Dialect) SearchIDs(a, q, lim int) string { return "" }
 func (Dialect) IDsMax(int64) int64             { return 0 }
 func (Dialect) InIDs(int, bool) string         { panic("sqlite: InIDs without SearchIDs") }

@@ -15,16 +15,22 @@ import (
 // filters. For a text search it also picks how listRows reads the page: the few matches
 // sorted (sparse), or the sort order walked and each conversation checked (dense).
 func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
-	var n int64
+	var n, total int64
 	var err error
 	cd := b.cand
+	if cd != nil && cd.text != 0 {
+		// A word search's plan depends on how many conversations the assistant has.
+		if total, err = s.conversationCount(ctx, b.args[0]); err != nil {
+			return 0, err
+		}
+	}
 	switch {
 	case len(b.where) == 1:
 		return s.conversationCount(ctx, b.args[0])
 	case cd != nil && cd.text != 0 && len(b.where) == 2:
 		// Words alone: the assistant's matches in the search index, no conversation read.
 		var ok bool
-		if n, ok, err = s.countIDs(ctx, b); err != nil || b.plan != planPlain {
+		if n, ok, err = s.countIDs(ctx, b, total); err != nil || b.plan != planPlain {
 			return n, err
 		}
 		if !ok {
@@ -56,10 +62,6 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 	}
 	b.plan = planSparse
 	if cd.text != 0 {
-		total, err := s.conversationCount(ctx, b.args[0])
-		if err != nil {
-			return n, err
-		}
 		if n > s.d.SparseMax(total) {
 			b.plan = planDense
 			if p, ok := s.d.(Prober); ok && n >= p.ProbeMin(total) {
@@ -89,14 +91,11 @@ func (s *Store) conversationCount(ctx context.Context, assistantID any) (int64, 
 // countIDs counts a word's matches with Dialect.SearchIDs when the engine reads ids out, and
 // when they are few enough (Dialect.IDsMax) keeps their row ids and sets b's plan: the page
 // is read from them, so the index is read once for both. It reports false when the engine
-// does not read ids out (the count is then to be made).
-func (s *Store) countIDs(ctx context.Context, b *builder) (int64, bool, error) {
-	if s.d.IDsMax(math.MaxInt64) <= 0 {
+// does not read ids out (the count is then to be made). total is the assistant's number of
+// conversations.
+func (s *Store) countIDs(ctx context.Context, b *builder, total int64) (int64, bool, error) {
+	if s.d.IDsMax(total) <= 0 {
 		return 0, false, nil
-	}
-	total, err := s.conversationCount(ctx, b.args[0])
-	if err != nil {
-		return 0, false, err
 	}
 	args := append(slices.Clone(b.args), s.d.IDsMax(total))
 	var n int64
