@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -35,7 +34,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var err error
+	if cc, child, cerr := bench.ChildConfigFromEnv(); child {
+		// Started by a benchmark as the server it measures.
+		err = errors.Join(cerr, serveChild(ctx, cc))
+	} else {
+		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "parley-bench:", err)
@@ -54,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	pgSchema := fs.Bool("pg-schema", false, "PostgreSQL: use a new schema in the URL's database instead of a new database")
 	pgConns := fs.Int("pg-max-conns", 0, "PostgreSQL: pool size (0: the engine's default)")
 	keep := fs.Bool("keep", false, "keep the database after the run")
+	inProcess := fs.Bool("in-process", false, "run the server in the benchmark's process (default: a child process, so that its memory figures are its own)")
 	attachURL := fs.String("url", "", "benchmark a running server at this loopback URL instead of starting one")
 	token := fs.String("token", os.Getenv("PARLEY_BENCH_TOKEN"), "with --url: a write token (env PARLEY_BENCH_TOKEN)")
 	pid := fs.Int("server-pid", 0, "with --url: the server's process id, for its memory")
@@ -125,16 +131,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 		cfg.Floor = false
 	} else {
-		st, cleanup, own, err := openStore(ctx, *engine, *dataDir, *dbURL, *pgDB, *pgSchema, int32(*pgConns), *keep, cfg.SkipLoad, p)
+		st, where, cleanup, own, err := openStore(ctx, *engine, *dataDir, *dbURL, *pgDB, *pgSchema, int32(*pgConns), *keep, cfg.SkipLoad, p)
 		if err != nil {
 			return err
 		}
 		defer func() { err = errors.Join(err, cleanup()) }()
 		cfg.OwnDatabase = own
-		if cfg.SkipLoad {
-			t, err = reuse(ctx, st)
+		assistantID, err := benchAssistant(ctx, st, cfg.SkipLoad)
+		if err != nil {
+			return err
+		}
+		if *inProcess {
+			t, err = bench.StartServerFor(ctx, st, assistantID, nil, *analyze)
 		} else {
-			t, err = bench.StartServer(ctx, st, slog.New(slog.NewTextHandler(io.Discard, nil)), *analyze)
+			where.Analyze = *analyze
+			if cfg.CPUProfile != "" {
+				if where.Profile, err = filepath.Abs(cfg.CPUProfile); err != nil {
+					return err
+				}
+			}
+			var exe string
+			if exe, err = os.Executable(); err != nil {
+				return err
+			}
+			t, err = bench.StartChild(ctx, st, exe, where, assistantID)
 		}
 		if err != nil {
 			return err
@@ -177,30 +197,32 @@ func defaultCache() string {
 
 // openStore opens a fresh database of the engine (or the kept one, to reuse) and returns how
 // to clean up after.
-func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchema bool, conns int32, keep, reuse bool, p *bench.Progress) (store.Store, func() error, bool, error) {
+// The configuration it returns tells a child process how to open the same database.
+func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchema bool, conns int32, keep, reuse bool, p *bench.Progress) (store.Store, bench.ChildConfig, func() error, bool, error) {
+	var none bench.ChildConfig
 	switch engine {
 	case "sqlite":
 		remove := false
 		if dataDir == "" {
 			if reuse {
-				return nil, nil, false, errors.New("--skip-load needs --data-dir")
+				return nil, none, nil, false, errors.New("--skip-load needs --data-dir")
 			}
 			d, err := os.MkdirTemp("", "parley-bench-")
 			if err != nil {
-				return nil, nil, false, err
+				return nil, none, nil, false, err
 			}
 			dataDir, remove = d, !keep
 		} else if !reuse {
 			if _, err := os.Stat(filepath.Join(dataDir, sqlite.FileName)); err == nil {
-				return nil, nil, false, fmt.Errorf("%s already holds a database: the benchmark loads a fresh one (or pass --skip-load)", dataDir)
+				return nil, none, nil, false, fmt.Errorf("%s already holds a database: the benchmark loads a fresh one (or pass --skip-load)", dataDir)
 			}
 		}
 		st, err := sqlite.Open(ctx, dataDir, nil)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, none, nil, false, err
 		}
 		p.Logf("sqlite: %s", dataDir)
-		return st, func() error {
+		return st, bench.ChildConfig{Engine: engine, Dir: dataDir}, func() error {
 			err := st.Close()
 			if remove {
 				err = errors.Join(err, os.RemoveAll(dataDir))
@@ -209,14 +231,14 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 		}, false, nil
 	case "postgres":
 		if dbURL == "" {
-			return nil, nil, false, errors.New("--engine postgres needs --database-url")
+			return nil, none, nil, false, errors.New("--engine postgres needs --database-url")
 		}
 		if err := loopbackDB(dbURL); err != nil {
-			return nil, nil, false, err
+			return nil, none, nil, false, err
 		}
 		if pgDB == "" {
 			if reuse {
-				return nil, nil, false, errors.New("--skip-load needs --pg-database")
+				return nil, none, nil, false, errors.New("--skip-load needs --pg-database")
 			}
 			b := make([]byte, 4)
 			_, _ = rand.Read(b)
@@ -225,10 +247,10 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 		if pgSchema {
 			st, err := postgres.Open(ctx, dbURL, nil, postgres.Options{Schema: pgDB, MaxConns: conns})
 			if err != nil {
-				return nil, nil, false, err
+				return nil, none, nil, false, err
 			}
 			p.Logf("postgres: schema %s", pgDB)
-			return st, func() error {
+			return st, bench.ChildConfig{Engine: engine, URL: dbURL, Schema: pgDB, MaxConns: conns}, func() error {
 				err := st.Close()
 				if !keep && !reuse {
 					err = errors.Join(err, postgres.DropSchema(context.Background(), dbURL, pgDB))
@@ -238,12 +260,12 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 		}
 		if !reuse {
 			if err := pgExec(ctx, dbURL, "CREATE DATABASE "+pgx.Identifier{pgDB}.Sanitize()); err != nil {
-				return nil, nil, false, err
+				return nil, none, nil, false, err
 			}
 		}
 		u, err := url.Parse(dbURL)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, none, nil, false, err
 		}
 		u.Path = "/" + pgDB
 		drop := func() error {
@@ -255,12 +277,12 @@ func openStore(ctx context.Context, engine, dataDir, dbURL, pgDB string, pgSchem
 		}
 		st, err := postgres.Open(ctx, u.String(), nil, postgres.Options{MaxConns: conns})
 		if err != nil {
-			return nil, nil, false, errors.Join(err, drop())
+			return nil, none, nil, false, errors.Join(err, drop())
 		}
 		p.Logf("postgres: database %s", pgDB)
-		return st, func() error { return errors.Join(st.Close(), drop()) }, true, nil
+		return st, bench.ChildConfig{Engine: engine, URL: u.String(), MaxConns: conns}, func() error { return errors.Join(st.Close(), drop()) }, true, nil
 	}
-	return nil, nil, false, fmt.Errorf("--engine must be sqlite or postgres, not %q", engine)
+	return nil, none, nil, false, fmt.Errorf("--engine must be sqlite or postgres, not %q", engine)
 }
 
 // loopbackDB refuses a database server that is not on this machine: the benchmark sends
@@ -290,20 +312,39 @@ func pgExec(ctx context.Context, dbURL, sql string) error {
 	return err
 }
 
-// reuse serves a database loaded by an earlier run: its "Benchmark" assistant, a new token.
-func reuse(ctx context.Context, st store.Store) (*bench.Target, error) {
+// benchAssistant is the assistant the benchmark's data goes to: a new one, or with reuse the
+// "Benchmark" assistant of a database loaded by an earlier run.
+func benchAssistant(ctx context.Context, st store.Store, reuse bool) (string, error) {
+	if !reuse {
+		a, err := st.CreateAssistant(ctx, "Benchmark")
+		return a.ID, err
+	}
 	list, err := st.Assistants(ctx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	for _, a := range list {
 		if a.Name == "Benchmark" {
-			t, err := bench.StartServerFor(ctx, st, a.ID, nil, false)
-			if err != nil {
-				return nil, err
-			}
-			return t, nil
+			return a.ID, nil
 		}
 	}
-	return nil, errors.New("--skip-load: the database has no Benchmark assistant")
+	return "", errors.New("--skip-load: the database has no Benchmark assistant")
+}
+
+// serveChild is the program started again as the benchmark's server (bench.StartChild).
+func serveChild(ctx context.Context, cc bench.ChildConfig) error {
+	var st store.Store
+	var err error
+	switch cc.Engine {
+	case "sqlite":
+		st, err = sqlite.Open(ctx, cc.Dir, nil)
+	case "postgres":
+		st, err = postgres.Open(ctx, cc.URL, nil, postgres.Options{Schema: cc.Schema, MaxConns: cc.MaxConns})
+	default:
+		err = fmt.Errorf("unknown engine %q", cc.Engine)
+	}
+	if err != nil {
+		return err
+	}
+	return errors.Join(bench.RunChild(ctx, st, cc, os.Stdin, os.Stdout), st.Close())
 }

@@ -251,7 +251,18 @@ func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, erro
 	phase := func(name string, fn func() error) error {
 		ResetPeak(t.PID)
 		var stopProfile func()
-		if cfg.CPUProfile != "" && cfg.ProfilePhase == name {
+		if cfg.CPUProfile != "" && cfg.ProfilePhase == name && t.profile != nil {
+			// The server's own process: it writes the profile to the file it was given.
+			if err := t.StartProfile(); err != nil {
+				p.Logf("profile: %v", err)
+			} else {
+				stopProfile = func() {
+					if err := t.StopProfile(); err != nil {
+						p.Logf("profile: %v", err)
+					}
+				}
+			}
+		} else if cfg.CPUProfile != "" && cfg.ProfilePhase == name {
 			if f, err := os.Create(cfg.CPUProfile); err == nil {
 				if err := pprof.StartCPUProfile(f); err == nil {
 					stopProfile = func() { pprof.StopCPUProfile(); f.Close() }

@@ -52,12 +52,29 @@ type Target struct {
 	Operator *Operator
 	// Dashboard renders pages on Store directly (the inbox's floor).
 	Dashboard *web.Handler
-	close     func() error
+	// profile starts (true) and stops a CPU profile of a server in another process; nil for
+	// a server in this one, which the benchmark profiles itself.
+	profile func(start bool) error
+	close   func() error
 }
 
 // Operator is a dashboard account of the benchmark's assistant.
 type Operator struct {
 	ID, Email, Password string
+}
+
+// StartProfile starts a CPU profile of a server in another process, into the file its
+// ChildConfig names; StopProfile stops it and waits for the file.
+func (t *Target) StartProfile() error { return t.toggleProfile(true) }
+
+// StopProfile stops the profile that StartProfile started.
+func (t *Target) StopProfile() error { return t.toggleProfile(false) }
+
+func (t *Target) toggleProfile(start bool) error {
+	if t.profile == nil {
+		return errors.New("bench: the server is not a process of its own with a profile file")
+	}
+	return t.profile(start)
 }
 
 // Close stops what the target started.
@@ -69,8 +86,7 @@ func (t *Target) Close() error {
 }
 
 // StartServer runs a Parley server on st in this process, listening on 127.0.0.1 only, with
-// the same parts as `parley serve` (API, dashboard, auto-resolve sweep, and with analyze the
-// job runner with the analysis; rate limits off), and creates an assistant with a write token
+// the same parts as `parley serve` (see Serve), and creates an assistant with a write token
 // for the benchmark. Without analyze the analysis jobs stay queued (a backlog), as on a
 // server whose analysis is behind.
 func StartServer(ctx context.Context, st store.Store, log *slog.Logger, analyze bool) (*Target, error) {
@@ -83,16 +99,70 @@ func StartServer(ctx context.Context, st store.Store, log *slog.Logger, analyze 
 
 // StartServerFor is StartServer for an assistant that exists (the data of an earlier run).
 func StartServerFor(ctx context.Context, st store.Store, assistantID string, log *slog.Logger, analyze bool) (*Target, error) {
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	t, err := prepare(ctx, st, assistantID)
+	if err != nil {
+		return nil, err
 	}
-	a := cv.Assistant{ID: assistantID}
-	secret, tok := auth.NewToken(a.ID, cv.ScopeWrite, "parley-bench", 7*24*time.Hour, time.Now())
+	bg, stop := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- Serve(bg, st, log, analyze, func(a net.Addr) { addrc <- a }) }()
+	select {
+	case addr := <-addrc:
+		t.URL = "http://" + addr.String()
+	case err := <-errc:
+		stop()
+		return nil, err
+	case <-time.After(10 * time.Second):
+		stop()
+		return nil, errors.New("bench: the server did not start")
+	}
+	t.PID, t.InProcess, t.Analyze = os.Getpid(), true, analyze
+	t.Dashboard = web.New(st, web.Options{API: serveAPI, Done: bg.Done()})
+	t.close = func() error {
+		stop()
+		return <-errc
+	}
+	return t, nil
+}
+
+// prepare makes what the benchmark signs in with on the assistant's data: a write token, and
+// an admin operator of the dashboard. The Target it returns has no server yet.
+func prepare(ctx context.Context, st store.Store, assistantID string) (*Target, error) {
+	secret, tok := auth.NewToken(assistantID, cv.ScopeWrite, "parley-bench", 7*24*time.Hour, time.Now())
 	if err := st.CreateToken(ctx, tok); err != nil {
 		return nil, err
 	}
-	bg, stopBg := context.WithCancel(context.Background())
+	pw := rand.Text()
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return nil, err
+	}
+	email := "bench-" + strings.ToLower(rand.Text()[:10]) + "@example.com"
+	op, err := st.CreateOperator(ctx, "Benchmark operator", email, hash)
+	if err == nil {
+		err = st.AddMembership(ctx, op.ID, assistantID, cv.RoleAdmin)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Target{Token: secret, AssistantID: assistantID, Store: st, Operator: &Operator{ID: op.ID, Email: email, Password: pw}}, nil
+}
+
+// serveAPI is the API's configuration in the benchmark: imports of any size, no rate limits.
+var serveAPI = api.Config{MaxImportBytes: 1 << 30}
+
+// Serve runs on st the parts that `parley serve` runs (the API and the dashboard on
+// 127.0.0.1, the auto-resolve sweep, and with analyze the job runner with the analysis; rate
+// limits off) until ctx ends. ready gets the address once it listens.
+func Serve(ctx context.Context, st store.Store, log *slog.Logger, analyze bool, ready func(net.Addr)) error {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	if analyze {
 		runner := jobs.New(st, jobs.Options{Logger: log})
 		(&pipeline.Pipeline{Store: st, Analyzer: analysis.New(), Logger: log}).Register(runner)
@@ -104,57 +174,13 @@ func StartServerFor(ctx context.Context, st store.Store, assistantID string, log
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); (&inbox.AutoResolver{Store: st, Log: log}).Run(bg, 2*time.Second) }()
-
-	// The dashboard, as `parley serve` mounts it, with an admin operator of the assistant.
-	pw := rand.Text()
-	hash, err := auth.HashPassword(pw)
-	if err != nil {
-		stopBg()
-		wg.Wait()
-		return nil, err
+	dash := web.New(st, web.Options{Logger: log, API: serveAPI, Done: bg.Done()})
+	srv := server.New(st, server.Config{Logger: log, API: serveAPI, Mounts: dash.Routes()})
+	err := srv.ListenAndServe(bg, "127.0.0.1:0", ready)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
-	email := "bench-" + strings.ToLower(rand.Text()[:10]) + "@example.com"
-	op, err := st.CreateOperator(ctx, "Benchmark operator", email, hash)
-	if err == nil {
-		err = st.AddMembership(ctx, op.ID, a.ID, cv.RoleAdmin)
-	}
-	if err != nil {
-		stopBg()
-		wg.Wait()
-		return nil, err
-	}
-	apiCfg := api.Config{MaxImportBytes: 1 << 30}
-	dash := web.New(st, web.Options{Logger: log, API: apiCfg, Done: bg.Done()})
-	srv := server.New(st, server.Config{Logger: log, API: apiCfg, Mounts: dash.Routes()})
-	addrc := make(chan net.Addr, 1)
-	errc := make(chan error, 1)
-	go func() {
-		errc <- srv.ListenAndServe(bg, "127.0.0.1:0", func(a net.Addr) { addrc <- a })
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-errc:
-		stopBg()
-		wg.Wait()
-		return nil, err
-	case <-time.After(10 * time.Second):
-		stopBg()
-		return nil, errors.New("bench: the server did not start")
-	}
-	return &Target{
-		URL: "http://" + addr.String(), Token: secret, AssistantID: a.ID, Store: st, PID: os.Getpid(), InProcess: true, Analyze: analyze,
-		Operator: &Operator{ID: op.ID, Email: email, Password: pw}, Dashboard: dash,
-		close: func() error {
-			stopBg()
-			err := <-errc
-			wg.Wait()
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
-			}
-			return err
-		},
-	}, nil
+	return err
 }
 
 // Attach describes a server that is already running (loopback only).
