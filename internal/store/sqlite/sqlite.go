@@ -74,7 +74,7 @@ func OpenFile(ctx context.Context, path string, now store.ClockFunc) (*sqlstore.
 	// working memory that the allocator keeps (measured in docs/performance.md).
 	r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(2, runtime.GOMAXPROCS(0)))
-	st := sqlstore.New(w, r, Dialect{}, now)
+	st := sqlstore.New(w, r, Dialect{vocab: newVocabCache()}, now)
 	st.EnableGroupCommit() // one writer connection: concurrent writes share commits
 	return st, nil
 }
@@ -97,7 +97,9 @@ func Migrations(db *sql.DB) (*goose.Provider, error) {
 }
 
 // Dialect is SQLite's side of the shared SQL.
-type Dialect struct{}
+type Dialect struct {
+	vocab *vocabCache // nil: no cache
+}
 
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
@@ -162,33 +164,15 @@ func (Dialect) ProbeMin(total int64) int64 { return max(1, total/20) }
 // probeWords bounds the words a prefix is restated as.
 const probeWords = 64
 
-// ProbeArg restates the prefix of q's last term as the index's words that start with it,
-// read from the vocabulary table (migration 00026), in byte order like the index.
+// ProbeArg restates the prefix of q's last term as the index's words that start with it
+// (vocab.go).
 func (d Dialect) ProbeArg(ctx context.Context, r *sql.DB, q search.Query) (string, bool, error) {
 	p := q.PrefixPart()
 	if p == "" {
 		return d.SearchArg(q), true, nil
 	}
-	rs := []rune(p)
-	rs[len(rs)-1]++
-	rows, err := r.QueryContext(ctx, `SELECT term FROM conversation_search_vocab WHERE term >= ? AND term < ? LIMIT ?`, p, string(rs), probeWords+1)
+	words, err := d.vocab.prefixWords(ctx, r, p, probeWords)
 	if err != nil {
-		return "", false, err
-	}
-	defer rows.Close()
-	var words []string
-	for rows.Next() {
-		var w string
-		if err := rows.Scan(&w); err != nil {
-			return "", false, err
-		}
-		// The range's upper end is the prefix with its last character incremented; the check
-		// keeps the words right should that not be a character.
-		if strings.HasPrefix(w, p) {
-			words = append(words, w)
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return "", false, err
 	}
 	if len(words) == 0 || len(words) > probeWords {
