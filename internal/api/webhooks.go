@@ -253,9 +253,13 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p princi
 		return err
 	}
 	q := r.URL.Query()
-	limit, _, perr := parsePaging(q)
+	limit, offset, perr := parsePaging(q)
 	if perr != nil {
 		return perr
+	}
+	if offset > 0 {
+		// Deliveries come and go while an endpoint is read: they page by cursor only.
+		return badParam("offset", "deliveries are paged by cursor: pass the next_cursor of the previous page")
 	}
 	f := store.DeliveryFilter{Limit: limit}
 	if v := q.Get("status"); v != "" {

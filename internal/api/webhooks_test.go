@@ -154,7 +154,7 @@ func TestWebhookEndpoints(t *testing.T) {
 		// Deliveries: the envelope, parameters.
 		page := obj(t, call(t, e, http.StatusOK, "GET", hooks+"/"+id+"/deliveries/?status=failed&limit=5", A.Read, nil))
 		keysAre(t, "deliveries page", page, "items", "offset", "limit", "count", "next_cursor")
-		for _, q := range []string{"?status=done", "?limit=0", "?cursor=x", "?cursor=-3"} {
+		for _, q := range []string{"?status=done", "?limit=0", "?cursor=x", "?cursor=-3", "?offset=20"} {
 			r := e.Do("GET", hooks+"/"+id+"/deliveries"+q, A.Read, nil)
 			if r.Status != http.StatusBadRequest {
 				t.Errorf("deliveries%s: %d %s", q, r.Status, r.Body)
