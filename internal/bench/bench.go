@@ -53,9 +53,14 @@ type Config struct {
 	MixedDuration    time.Duration
 	MixedRequests    int
 
-	// PoolSize conversations are picked for detail, events, UUID and order-number reads and
-	// receive the posts.
+	// PoolSize conversations are picked for detail, events, UUID and order-number reads.
 	PoolSize int
+	// PostPool conversations, others in each run (PostSeed), receive the single-message POSTs,
+	// so that the conversations the reads pick do not grow from run to run, nor the ones
+	// written to (a message re-indexes its conversation's search document).
+	PostPool int
+	// PostSeed picks the POSTs' conversations (0: from the clock; the report gives it).
+	PostSeed uint64
 	// DeepPage is the page (of 20) that deep cursor paging reads; smaller sets use their last
 	// full page.
 	DeepPage int
@@ -103,6 +108,7 @@ func (c *Config) Defaults() {
 	defd(&c.MixedDuration, 20*time.Second)
 	def(&c.MixedRequests, 2_000_000)
 	def(&c.PoolSize, 200)
+	def(&c.PostPool, 2000)
 	def(&c.DeepPage, 10000)
 	if c.FilterSource == "" {
 		c.FilterSource = "whatsapp"
@@ -331,9 +337,10 @@ func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, erro
 
 	// The pool: conversations found by their order number.
 	w := &world{facts: &ds.Facts, total: total, filterSrc: cfg.FilterSource, assistantID: t.AssistantID}
-	if err := w.fillPool(ctx, c, cfg.PoolSize, p); err != nil {
+	if w.pool, err = w.findConversations(ctx, c, cfg.PoolSize, uint64(w.facts.Seed)); err != nil {
 		return rep, err
 	}
+	p.Logf("pool: %d conversations", len(w.pool))
 	// The dashboard's inbox, signed in as an operator.
 	if t.Operator != nil {
 		cookie, err := signIn(ctx, c, t.Operator)
@@ -453,10 +460,19 @@ func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, erro
 }
 
 func runPosts(ctx context.Context, c *client, t *Target, w *world, cfg Config, rep *Report, messagesBefore int64, fail func(string, ...any)) error {
-	ids := make([]string, len(w.pool))
-	for i, pc := range w.pool {
+	seed := cfg.PostSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	pool, err := w.findConversations(ctx, c, cfg.PostPool, seed)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(pool))
+	for i, pc := range pool {
 		ids[i] = pc.ID
 	}
+	cfg.Progress.Logf("posts: to %d conversations (seed %d)", len(ids), seed)
 	before := map[string]int64{}
 	for _, id := range ids {
 		n, err := messageCount(ctx, c, id)
@@ -466,6 +482,7 @@ func runPosts(ctx context.Context, c *client, t *Target, w *world, cfg Config, r
 		before[id] = n
 	}
 	res, got, err := postMessages(ctx, c, ids, cfg.Posts, cfg.PostConcurrency, cfg.PostTimeout, cfg.Progress)
+	res.Conversations, res.Seed = len(ids), seed
 	rep.Posts = &res
 	if err != nil {
 		fail("posts: %v", err)
@@ -496,12 +513,14 @@ func runPosts(ctx context.Context, c *client, t *Target, w *world, cfg Config, r
 	return nil
 }
 
-// fillPool finds n conversations by their order number (spread over the whole set).
-func (w *world) fillPool(ctx context.Context, c *client, n int, p *Progress) error {
-	r := rand.New(rand.NewPCG(uint64(w.facts.Seed), 99))
+// findConversations finds n conversations by their order number, picked at random over the
+// whole set from seed.
+func (w *world) findConversations(ctx context.Context, c *client, n int, seed uint64) ([]poolConv, error) {
+	r := rand.New(rand.NewPCG(seed, 99))
+	var pool []poolConv
 	tried := map[int64]bool{}
 	deadline := time.Now().Add(5 * time.Minute)
-	for len(w.pool) < min(n, int(w.total)) && len(tried) < 4*n+10 && time.Now().Before(deadline) {
+	for len(pool) < min(n, int(w.total)) && len(tried) < 4*n+10 && time.Now().Before(deadline) {
 		ord := 1 + r.Int64N(w.total)
 		if tried[ord] {
 			continue
@@ -510,23 +529,22 @@ func (w *world) fillPool(ctx context.Context, c *client, n int, p *Progress) err
 		q := url.Values{"query": {"#" + strconv.FormatInt(ord, 10)}, "limit": {"100"}}
 		status, body, _, err := c.do(ctx, "GET", listPath(q), nil, "")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l, err := decodeList(status, body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, it := range l.Items {
 			if it.Ord == ord {
-				w.pool = append(w.pool, poolConv{ID: it.ID, Ord: ord})
+				pool = append(pool, poolConv{ID: it.ID, Ord: ord})
 			}
 		}
 	}
-	if len(w.pool) == 0 {
-		return errors.New("bench: no conversation found by its order number")
+	if len(pool) == 0 {
+		return nil, errors.New("bench: no conversation found by its order number")
 	}
-	p.Logf("pool: %d conversations", len(w.pool))
-	return nil
+	return pool, nil
 }
 
 // walkToDeepPage follows next_cursor (100 at a time) to the start of page `page` of 20, and

@@ -44,7 +44,7 @@ func TestBenchmarkSmall(t *testing.T) {
 		}
 		defer target.Close()
 		cfg := bench.Config{ImportBatch: 70, ImportConcurrency: 2, Posts: 300, PostConcurrency: 32, Requests: 8, Warmup: 1,
-			ReadConcurrency: 2, Runs: 1, MixedDuration: 500 * time.Millisecond, MixedConcurrency: 8, PoolSize: 20, Floor: true,
+			ReadConcurrency: 2, Runs: 1, MixedDuration: 500 * time.Millisecond, MixedConcurrency: 8, PoolSize: 20, PostPool: 40, Floor: true,
 			KindTimeout: time.Minute}
 		rep, err := bench.Run(ctx, cfg, target, ds)
 		if err != nil {

@@ -191,13 +191,16 @@ func load(ctx context.Context, c *client, ds *Dataset, batch, conc int, timeout 
 
 // PostResult is how the single-message writes went.
 type PostResult struct {
-	Requested   int     `json:"requested"`
-	Created     int64   `json:"created"`
-	Errors      int64   `json:"errors"`
-	Concurrency int     `json:"concurrency"`
-	Seconds     float64 `json:"seconds"`
-	PerSecond   float64 `json:"messages_per_second"`
-	Stats       Stats   `json:"latency"`
+	Requested   int   `json:"requested"`
+	Created     int64 `json:"created"`
+	Errors      int64 `json:"errors"`
+	Concurrency int   `json:"concurrency"`
+	// Conversations received the messages, picked from Seed.
+	Conversations int     `json:"conversations"`
+	Seed          uint64  `json:"seed"`
+	Seconds       float64 `json:"seconds"`
+	PerSecond     float64 `json:"messages_per_second"`
+	Stats         Stats   `json:"latency"`
 	// Lost counts messages answered 201 that the server does not have afterwards.
 	Lost     int64 `json:"lost"`
 	Verified bool  `json:"verified"`

@@ -68,7 +68,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	tw.Flush()
 	if p := r.Posts; p != nil {
-		fmt.Fprintf(w, "  POST latency p50 %.2f ms, p99 %.2f ms; errors %d; lost %d; verified %v\n", p.Stats.P50, p.Stats.P99, p.Errors, p.Lost, p.Verified)
+		fmt.Fprintf(w, "  POSTs to %d conversations (seed %d): latency p50 %.2f ms, p99 %.2f ms; errors %d; lost %d; verified %v\n", p.Conversations, p.Seed, p.Stats.P50, p.Stats.P99, p.Errors, p.Lost, p.Verified)
 	}
 	fmt.Fprintln(w)
 
