@@ -11,7 +11,8 @@ import (
 
 // count is the exact number of conversations that b matches, found the cheapest exact way:
 // the assistant's counter (kept by triggers) when nothing filters; the search index alone
-// when only words do; else a count over the conversations, whose indexes cover the usual
+// when only words do; the daily rollups (see rollupCount) when only their keys and a
+// creation date range do; else a count over the conversations, whose indexes cover the usual
 // filters. For a text search it also picks how listRows reads the page: the few matches
 // sorted (sparse), or the sort order walked and each conversation checked (dense).
 func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
@@ -43,7 +44,11 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 		from, where[cd.where] = s.d.Sparse(cd.rows)
 		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM `+from+` WHERE `+strings.Join(where, " AND ")), b.args...).Scan(&n)
 	default:
-		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM conversations c WHERE `+strings.Join(b.where, " AND ")), b.args...).Scan(&n)
+		// Filters that the rollups key on: whole days from the rollups, the edges counted.
+		var ok bool
+		if n, ok, err = s.rollupCount(ctx, b); err == nil && !ok {
+			err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM conversations c WHERE `+strings.Join(b.where, " AND ")), b.args...).Scan(&n)
+		}
 	}
 	if err != nil {
 		return n, err

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // TxForTest runs fn as the store's write methods run theirs.
@@ -20,3 +21,6 @@ func (s *Store) GroupStats() (groups, requests int64) {
 func (s *Store) SearchBarrierForTest(ctx context.Context, tx *sql.Tx) error {
 	return s.searchBarrier(ctx, tx)
 }
+
+// UTCDayForTest is utcDay: the rollups' day of t, and whether t is its midnight.
+func UTCDayForTest(t time.Time) (int64, bool) { return utcDay(t) }

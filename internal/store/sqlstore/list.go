@@ -17,6 +17,8 @@ import (
 type builder struct {
 	where []string
 	args  []any
+	// filter is the list filter the conditions were made from (nil for other queries).
+	filter *cv.Filter
 	// cand, when the list has a query, is its condition: the conversations in a set of row
 	// ids. Conversations picks how to run it from the exact count (see plan).
 	cand *candidates
@@ -96,7 +98,7 @@ func (b *builder) between(s *Store, column string, from, to *time.Time) {
 
 // filter turns f into conditions on conversation alias c.
 func (s *Store) filter(assistantID string, f *cv.Filter) *builder {
-	b := &builder{}
+	b := &builder{filter: f}
 	b.cond("c.assistant_id = %s", b.arg(assistantID))
 	if q := f.Query; !q.IsEmpty() {
 		// What the query may mean, each a set of row ids read through its own index; their

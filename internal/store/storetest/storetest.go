@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 	group(t, open, "DeleteConversation", deleteTests)
 	group(t, open, "List", listTests)
 	group(t, open, "Keyset", keysetTests)
+	group(t, open, "RollupCount", rollupCountTests)
 	group(t, open, "Search", searchTests)
 	group(t, open, "EachConversation", eachTests)
 	group(t, open, "MetadataKeys", metadataKeyTests)
