@@ -161,6 +161,12 @@ func TestFirefox(t *testing.T) {
 	if err := p.WaitNewDocument(ctx, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// The answer's page, not another document met on the way (seen once in CI with Firefox).
+	if err := p.WaitTrue(ctx, `document.querySelector("#got")`, 10*time.Second); err != nil {
+		var url string
+		_ = p.Eval(ctx, `document.URL`, &url)
+		t.Fatalf("the submitted form's answer did not come (at %s): %v", url, err)
+	}
 	var text string
 	if err := p.Eval(ctx, `document.querySelector("#got").textContent`, &text); err != nil || text != "héllo wörld" {
 		t.Errorf("typed and submitted %q (%v)", text, err)
