@@ -146,7 +146,9 @@ func (s *Store) ConversationsForAnalysis(ctx context.Context, assistantID string
 
 func (s *Store) conversationsForAnalysis(ctx context.Context, assistantID string, ids []string, maxMessages int) ([]store.ConversationMessages, error) {
 	b := &builder{}
-	b.cond("c.assistant_id = %s", b.arg(assistantID))
+	// By id alone, the assistant checked on each row: with "assistant_id = ? AND id IN (...)"
+	// SQLite, which keeps no statistics, took an index led by the assistant id and read every
+	// conversation of the assistant to find the batch (2.4 s a batch at 1M conversations).
 	b.in("c.id", ids)
 	// On the writer's connection: SQLite (WAL) drops a connection's whole page cache when it
 	// starts reading after another connection committed, and the analysis reads between its
@@ -165,6 +167,9 @@ func (s *Store) conversationsForAnalysis(ctx context.Context, assistantID string
 		if err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if c.AssistantID != assistantID {
+			continue
 		}
 		if c.MessageCount <= int64(maxMessages) {
 			at[c.RowID] = len(out)

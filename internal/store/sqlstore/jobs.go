@@ -82,7 +82,7 @@ func (s *Store) ClaimJobs(ctx context.Context, kinds []string, n int, lease time
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		now := s.clock()
-		// (Both in run_at order: the index on (state, run_at) then needs no sort.)
+		// (Both in run_at order: the index on (state, kind, run_at) then needs no sort for one kind.)
 		for _, due := range []string{"state = 'running' AND locked_until < $1", "state = 'pending' AND run_at <= $1"} {
 			if len(out) == n {
 				break
