@@ -105,6 +105,8 @@ func TestListFilters(t *testing.T) {
 			{q("created_timestamp_start_date", "2026-01-15", "created_timestamp_end_date", "2026-01-15"), []string{"c1", "c2"}},
 			{q("created_timestamp_start_date", "2026-01-15T10:30:00Z"), []string{"c1", "c2", "c3", "c5"}}, // inclusive
 			{q("created_timestamp_start_date", "2026-01-15T10:30:00.000001Z"), []string{"c2", "c3", "c5"}},
+			{q("created_timestamp_start_date", "2026-01-15T10:30:00.0000001Z"), []string{"c2", "c3", "c5"}}, // 100 ns after c1
+			{q("created_timestamp_end_date", "2026-01-15T10:29:59.9999999Z"), []string{"c4"}},               // 100 ns before c1
 			{q("created_timestamp_start_date", "2026-01-15T11:30:00+01:00"), []string{"c1", "c2", "c3", "c5"}},
 			{q("created_timestamp_end_date", "2026-01-15T10:30:00Z"), []string{"c1", "c4"}}, // a date-time end includes that instant
 			{q("created_timestamp_end_date", "2026-01-16T00:00:00Z"), []string{"c1", "c2", "c3", "c4"}},

@@ -96,9 +96,14 @@ func dateParam(q url.Values, name string, end bool) (*time.Time, *apiError) {
 	if err != nil {
 		return nil, badParam(name, "must be a date (YYYY-MM-DD) or an RFC 3339 date-time, got %q", truncate(v, 64))
 	}
+	// Times are stored to the microsecond. An end includes its instant: the bound is the next
+	// microsecond, exclusive. A start with a fraction of a microsecond begins at the next one:
+	// the databases would drop the fraction and take in the microsecond before it.
 	t = t.UTC()
 	if end {
 		t = t.Add(time.Microsecond).Truncate(time.Microsecond)
+	} else {
+		t = t.Add(time.Microsecond - 1).Truncate(time.Microsecond)
 	}
 	return &t, nil
 }
