@@ -462,9 +462,20 @@ func (s *Store) DeleteConversation(ctx context.Context, assistantID, id string) 
 			}
 		}
 		// Earlier entries name a conversation that is gone; the deletion is the last word.
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE key = $1 AND state = 'pending'`), c.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(deletePendingJobsByKey), c.ID); err != nil {
 			return err
 		}
 		return s.logChange(ctx, tx, &c, cv.ChangeConversationDeleted, nil, nil)
 	})
 }
+
+// deletePendingJobsByKey deletes the pending jobs of every kind that have key $1. No index
+// leads with key: "WHERE key = $1 AND state = 'pending'" read every pending job (SQLite took
+// (state, kind, run_at) and walked all of them: 185 ms with a backlog of 750,000 analyses,
+// with the writer held). The kinds of pending jobs are found one index step at a time (the
+// next kind after the last), then each (kind, key) is one look-up in the pending key index.
+// The join keeps the kinds outside: with "kind IN (...)" SQLite again walked (state, kind).
+const deletePendingJobsByKey = `DELETE FROM jobs WHERE rid IN (WITH RECURSIVE k (kind) AS (
+   SELECT min(kind) FROM jobs WHERE state = 'pending'
+   UNION ALL SELECT (SELECT min(n.kind) FROM jobs n WHERE n.state = 'pending' AND n.kind > k.kind) FROM k WHERE k.kind IS NOT NULL)
+ SELECT j.rid FROM k CROSS JOIN jobs j WHERE j.kind = k.kind AND j.key = $1 AND j.state = 'pending')`

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -1092,6 +1093,38 @@ var deleteTests = []test{
 		}
 		if n := len(allEvents(t, s, a.ID, c3.ID)); n != len(ev3) {
 			t.Errorf("c3 has %d events, want %d", n, len(ev3))
+		}
+	}},
+	{"DropsPendingJobsOfEveryKind", func(t *testing.T, s store.Store) {
+		// Pending jobs keyed by the deleted conversation's id go, whatever their kind; jobs of
+		// other keys and jobs already running stay.
+		a := newAssistant(t, s)
+		keep, gone := simple(t, s, a.ID), simple(t, s, a.ID)
+		kind := func(k string) string { return "delete-suite-" + k + "-" + a.ID }
+		now := time.Now()
+		for _, j := range []store.NewJob{
+			{Kind: kind("a"), Key: gone.ID, RunAt: now.Add(time.Hour)},
+			{Kind: kind("b"), Key: gone.ID, RunAt: now.Add(time.Hour)},
+			{Kind: kind("a"), Key: keep.ID, RunAt: now.Add(time.Hour)},
+			{Kind: kind("b"), Key: "not-a-conversation", RunAt: now.Add(time.Hour)},
+			{Kind: kind("c"), Key: gone.ID, RunAt: now.Add(-time.Minute)},
+		} {
+			j.AssistantID = a.ID
+			ok(t, "EnqueueJob", s.EnqueueJob(t.Context(), j))
+		}
+		claimed, err := s.ClaimJobs(t.Context(), []string{kind("c")}, 1, time.Hour)
+		ok(t, "ClaimJobs", err)
+		if len(claimed) != 1 {
+			t.Fatalf("claimed %d jobs, want 1", len(claimed))
+		}
+		ok(t, "DeleteConversation", s.DeleteConversation(t.Context(), a.ID, gone.ID))
+		stats, err := s.JobStats(t.Context())
+		ok(t, "JobStats", err)
+		for k, want := range map[string]map[string]int{"a": {"pending": 1}, "b": {"pending": 1}, "c": {"running": 1}} {
+			got := stats[kind(k)]
+			if !maps.Equal(got, want) {
+				t.Errorf("jobs of kind %s after the delete: %v, want %v", k, got, want)
+			}
 		}
 	}},
 	{"OtherAssistantCannotDelete", func(t *testing.T, s store.Store) {
