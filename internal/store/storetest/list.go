@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"testing"
@@ -184,6 +185,74 @@ var listTests = []test{
 			{"gold and api", cv.Filter{Metadata: map[string]string{"plan": "gold"}, Sources: []string{cv.SourceAPI}}, nil},
 			{"gold, unread, not flagged, open", cv.Filter{Metadata: map[string]string{"plan": "gold"}, HasUnread: ptr(true), IsFlagged: ptr(false), Statuses: []string{cv.StatusOpen}}, []cv.Conversation{c1}},
 		})
+	}},
+	{"UnassignedView", func(t *testing.T, s store.Store) {
+		// The inbox's Unassigned view: open and unassigned, newest message first, walked by
+		// cursor; and the assignee type alone, in both directions.
+		a := newAssistant(t, s)
+		var unassigned, human []cv.Conversation
+		names := map[string]string{}
+		for i := range 12 {
+			c := simple(t, s, a.ID, msg(cv.AuthorVisitor, fmt.Sprintf("message %d", i), time.Duration(i*7%12)*time.Minute))
+			p := cv.Patch{}
+			switch i % 4 {
+			case 0:
+				p.Assignee = &cv.Assignee{Type: cv.AssigneeUnassigned}
+			case 1:
+				p.Assignee = &cv.Assignee{Type: cv.AssigneeUnassigned}
+				if i == 5 {
+					p.ResolutionStatus = ptr(cv.StatusResolved)
+				}
+			case 2:
+				p.Assignee = &cv.Assignee{Type: cv.AssigneeOperator, ID: ptr("op-1"), Name: ptr("Ann")}
+			}
+			if p.Assignee != nil {
+				c = patch(t, s, a.ID, c.ID, 0, p)
+			}
+			names[c.ID] = fmt.Sprintf("c%d", i)
+			switch {
+			case c.Assignee.Type == cv.AssigneeUnassigned:
+				unassigned = append(unassigned, c)
+			case c.Assignee.Type == cv.AssigneeOperator:
+				human = append(human, c)
+			}
+		}
+		byLast := func(cs []cv.Conversation, desc bool, keep func(cv.Conversation) bool) []string {
+			cs = slices.Clone(cs)
+			slices.SortFunc(cs, func(x, y cv.Conversation) int {
+				r := cmp.Or(x.LastMessageAt.Compare(y.LastMessageAt), cmp.Compare(x.RowID, y.RowID))
+				if desc {
+					return -r
+				}
+				return r
+			})
+			var ids []string
+			for _, c := range cs {
+				if keep(c) {
+					ids = append(ids, c.ID)
+				}
+			}
+			return ids
+		}
+		open := func(c cv.Conversation) bool { return c.ResolutionStatus == cv.StatusOpen }
+		all := func(cv.Conversation) bool { return true }
+		view := cv.Filter{Statuses: []string{cv.StatusOpen}, AssigneeTypes: []string{cv.AssigneeUnassigned}, Desc: true}
+		want := byLast(unassigned, true, open)
+		if len(want) != 5 {
+			t.Fatalf("suite bug: %d open unassigned conversations, want 5", len(want))
+		}
+		var got []string
+		for _, c := range walk(t, s, a.ID, view, 2, int64(len(want))) {
+			got = append(got, c.ID)
+		}
+		sameIDs(t, "Unassigned view by cursor", got, want, names)
+		sameIDs(t, "Unassigned view", listIDs(t, s, a.ID, view), want, names)
+		for _, desc := range []bool{false, true} {
+			f := cv.Filter{AssigneeTypes: []string{cv.AssigneeUnassigned}, Desc: desc}
+			sameIDs(t, fmt.Sprintf("assignee unassigned, desc %v", desc), listIDs(t, s, a.ID, f), byLast(unassigned, desc, all), names)
+			f = cv.Filter{AssigneeTypes: []string{cv.AssigneeOperator}, Statuses: []string{cv.StatusOpen}, Desc: desc}
+			sameIDs(t, fmt.Sprintf("assignee operator, open, desc %v", desc), listIDs(t, s, a.ID, f), byLast(human, desc, open), names)
+		}
 	}},
 	{"TimeBounds", func(t *testing.T, s store.Store) {
 		// From is inclusive, To exclusive, at microsecond precision.
