@@ -204,6 +204,9 @@ func (Dialect) SparseMax(total int64) int64 { return max(200, int64(math.Sqrt(4*
 // Unordered: a unary + keeps SQLite from reading the order from an index.
 func (Dialect) Unordered(col string) string { return "+" + col }
 
+// EndpointClaims: delivery claims go endpoint by endpoint (sqlstore.EndpointClaims).
+func (Dialect) EndpointClaims() {}
+
 func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
 	return `INSERT INTO conversation_search (rowid, meta, body, aid) VALUES ($1, $2, $3, $4)`, []any{rid, meta, body, aidToken(assistantID)}
 }

@@ -497,6 +497,76 @@ var webhookTests = []test{
 			t.Fatalf("after one finished claimed %v, want the endpoint's third delivery", claimedKeys(next))
 		}
 	}},
+	{"ClaimSkipsDisabledAndCappedEndpoints", func(t *testing.T, s store.Store) {
+		// Due deliveries of a disabled endpoint and of one at its cap wait; the other
+		// endpoints' are claimed in due order, several of one endpoint in one claim.
+		a := newAssistant(t, s)
+		off := newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
+		for range 3 {
+			simple(t, s, a.ID)
+		}
+		queueAll(t, s)
+		_, err := s.UpdateWebhook(t.Context(), a.ID, off.ID, func(w *store.Webhook) error { w.Enabled = false; return nil })
+		ok(t, "UpdateWebhook", err)
+		full := newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
+		for range 3 {
+			simple(t, s, a.ID)
+		}
+		queueAll(t, s)
+		claimOf := func(n, perEndpoint int) []store.ClaimedDelivery {
+			ds, err := s.ClaimWebhookDeliveries(t.Context(), n, perEndpoint, time.Minute)
+			ok(t, "ClaimWebhookDeliveries", err)
+			return ds
+		}
+		seqs := func(ds []store.ClaimedDelivery, webhookID string) []int64 {
+			var out []int64
+			for _, d := range ds {
+				if d.WebhookID != webhookID {
+					t.Errorf("claimed a delivery of endpoint %s, want only %s", d.WebhookID, webhookID)
+				}
+				out = append(out, d.Change.Seq)
+			}
+			slices.Sort(out)
+			return out
+		}
+		pendingSeqs := func(webhookID string, n int) []int64 {
+			var out []int64
+			for _, d := range allDeliveries(t, s, a.ID, webhookID) {
+				if d.State == store.DeliveryPending {
+					out = append(out, d.Change.Seq)
+				}
+			}
+			slices.Sort(out)
+			return out[:min(n, len(out))]
+		}
+		wantFull := pendingSeqs(full.ID, 3)
+		if got := seqs(claimOf(2, 2), full.ID); !slices.Equal(got, wantFull[:2]) {
+			t.Fatalf("first claim took changes %v of the enabled endpoint, want its first two %v", got, wantFull)
+		}
+		free := newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
+		for range 3 {
+			simple(t, s, a.ID)
+		}
+		queueAll(t, s)
+		wantFree := pendingSeqs(free.ID, 2)
+		if got := seqs(claimOf(2, 2), free.ID); !slices.Equal(got, wantFree) {
+			t.Fatalf("claim with one endpoint at its cap took changes %v, want the free endpoint's first two %v", got, wantFree)
+		}
+		if got := seqs(claimOf(1, 3), full.ID); !slices.Equal(got, wantFull[2:]) {
+			t.Fatalf("claim under a cap of 3 took changes %v, want the first endpoint's third %v (due first)", got, wantFull[2:])
+		}
+		if got := claimOf(5, 2); len(got) != 0 {
+			t.Fatalf("claimed %v with both enabled endpoints at their cap and one disabled", claimedKeys(got))
+		}
+		if got := claimOf(5, 0); len(got) != 4 {
+			t.Fatalf("claimed %d without a cap, want the 4 waiting deliveries of the enabled endpoints (not the disabled one's)", len(got))
+		}
+		for _, d := range allDeliveries(t, s, a.ID, off.ID) {
+			if d.State != store.DeliveryPending || d.Attempts != 0 {
+				t.Errorf("delivery of the disabled endpoint: state %s, %d attempts; want pending, untouched", d.State, d.Attempts)
+			}
+		}
+	}},
 	{"ConcurrentClaimsNeverShare", func(t *testing.T, s store.Store) {
 		a := newAssistant(t, s)
 		newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
