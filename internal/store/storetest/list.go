@@ -254,6 +254,55 @@ var listTests = []test{
 			sameIDs(t, fmt.Sprintf("assignee operator, open, desc %v", desc), listIDs(t, s, a.ID, f), byLast(human, desc, open), names)
 		}
 	}},
+	{"TopicFilter", func(t *testing.T, s store.Store) {
+		// Topics come from analyses; a conversation not analysed has none. Counted and listed
+		// newest first, alone and with a status.
+		a := newAssistant(t, s)
+		names := map[string]string{}
+		var byTopic [2][]cv.Conversation
+		for i := range 9 {
+			c := simple(t, s, a.ID, msg(cv.AuthorVisitor, fmt.Sprintf("question %d", i), time.Duration(i)*time.Minute))
+			names[c.ID] = fmt.Sprintf("c%d", i)
+			if i == 8 {
+				break // not analysed
+			}
+			_, err := s.SaveAnalysis(t.Context(), a.ID, c.ID, analysisOf(t, s, a.ID, c, i))
+			ok(t, "SaveAnalysis", err)
+			if i%4 == 1 {
+				patch(t, s, a.ID, c.ID, 0, cv.Patch{ResolutionStatus: ptr(cv.StatusResolved)})
+			}
+			byTopic[i%2] = append(byTopic[i%2], mustGet(t, s, a.ID, c.ID))
+		}
+		ids := func(cs []cv.Conversation, keep func(cv.Conversation) bool) []string {
+			var out []string
+			for i := len(cs) - 1; i >= 0; i-- { // created a minute apart: newest message last
+				if keep(cs[i]) {
+					out = append(out, cs[i].ID)
+				}
+			}
+			return out
+		}
+		all := func(cv.Conversation) bool { return true }
+		open := func(c cv.Conversation) bool { return c.ResolutionStatus == cv.StatusOpen }
+		both := append(slices.Clone(byTopic[0]), byTopic[1]...)
+		slices.SortFunc(both, func(x, y cv.Conversation) int { return x.LastMessageAt.Compare(y.LastMessageAt) })
+		for _, c := range []struct {
+			name string
+			f    cv.Filter
+			want []string
+		}{
+			{"Topic 0", cv.Filter{Topics: []string{"Topic 0"}, Desc: true}, ids(byTopic[0], all)},
+			{"Topic 1", cv.Filter{Topics: []string{"Topic 1"}, Desc: true}, ids(byTopic[1], all)},
+			{"Topic 1, open", cv.Filter{Topics: []string{"Topic 1"}, Statuses: []string{cv.StatusOpen}, Desc: true}, ids(byTopic[1], open)},
+			{"Topic 0 and 1", cv.Filter{Topics: []string{"Topic 0", "Topic 1"}, Desc: true}, ids(both, all)},
+			{"no such topic", cv.Filter{Topics: []string{"Topic 9"}, Desc: true}, nil},
+		} {
+			sameIDs(t, c.name, listIDs(t, s, a.ID, c.f), c.want, names)
+			if n := mustList(t, s, a.ID, c.f).Count; n != int64(len(c.want)) {
+				t.Errorf("%s: Count = %d, want %d", c.name, n, len(c.want))
+			}
+		}
+	}},
 	{"TimeBounds", func(t *testing.T, s store.Store) {
 		// From is inclusive, To exclusive, at microsecond precision.
 		f := newListFixture(t, s)
