@@ -528,6 +528,11 @@ func (s *Store) WebhookDeliveries(ctx context.Context, assistantID, webhookID st
 	if f.State != "" {
 		args = append(args, f.State)
 		where += fmt.Sprintf(` AND state = $%d`, len(args))
+		if f.State != store.DeliveryPending {
+			// Lets the engines take the index of finished deliveries by state (partial, so
+			// that the claims' look-ups of pending deliveries keep theirs).
+			where += ` AND state <> 'pending'`
+		}
 	}
 	if err := s.r.QueryRowContext(ctx, s.q(`SELECT count(*) FROM webhook_deliveries WHERE `+where), args...).Scan(&page.Count); err != nil {
 		return page, err

@@ -431,6 +431,59 @@ var webhookTests = []test{
 			t.Errorf("claimed %d deliveries of a deleted endpoint", len(again))
 		}
 	}},
+	{"ListDeliveriesByState", func(t *testing.T, s store.Store) {
+		// Each state's deliveries of one endpoint, newest change first, page by page, and their
+		// count; another endpoint's are not listed.
+		a := newAssistant(t, s)
+		w := newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
+		x := newWebhook(t, s, a.ID, cv.ChangeConversationCreated)
+		for range 8 {
+			simple(t, s, a.ID)
+		}
+		queueAll(t, s)
+		want := map[string][]int64{}
+		for _, d := range claim(t, s, 100) {
+			switch {
+			case d.WebhookID == x.ID || d.Change.Seq%3 == 0:
+				succeed(t, s, d.ID)
+				if d.WebhookID == w.ID {
+					want[store.DeliverySucceeded] = append(want[store.DeliverySucceeded], d.Change.Seq)
+				}
+			case d.Change.Seq%3 == 1:
+				ok(t, "FinishWebhookDelivery", s.FinishWebhookDelivery(t.Context(), d.ID, store.DeliveryAttempt{At: time.Now(), StatusCode: 500, Error: "HTTP 500"}))
+				want[store.DeliveryFailed] = append(want[store.DeliveryFailed], d.Change.Seq)
+			default:
+				want[store.DeliveryPending] = append(want[store.DeliveryPending], d.Change.Seq)
+			}
+		}
+		for _, state := range []string{store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed} {
+			slices.SortFunc(want[state], func(p, q int64) int { return int(q - p) })
+			if len(want[state]) == 0 {
+				t.Fatalf("suite bug: no %s delivery", state)
+			}
+			var got []int64
+			before := int64(0)
+			for range 10 {
+				page, err := s.WebhookDeliveries(t.Context(), a.ID, w.ID, store.DeliveryFilter{State: state, Limit: 2, BeforeSeq: before})
+				ok(t, "WebhookDeliveries", err)
+				if page.Count != int64(len(want[state])) {
+					t.Errorf("%s: Count %d, want %d", state, page.Count, len(want[state]))
+				}
+				for _, d := range page.Items {
+					if d.State != state || d.WebhookID != w.ID {
+						t.Errorf("%s: listed a delivery in state %s of endpoint %s", state, d.State, d.WebhookID)
+					}
+					got = append(got, d.Change.Seq)
+				}
+				if before = page.NextBeforeSeq; before == 0 {
+					break
+				}
+			}
+			if !slices.Equal(got, want[state]) {
+				t.Errorf("%s deliveries by page: changes %v, want %v", state, got, want[state])
+			}
+		}
+	}},
 	{"PruneChangesKeepsWhatEndpointsNeed", func(t *testing.T, s store.Store) {
 		a, b := newAssistant(t, s), newAssistant(t, s)
 		newWebhook(t, s, a.ID)
