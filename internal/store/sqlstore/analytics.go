@@ -183,7 +183,10 @@ func (s *Store) scanQuery(assistantID string, q *cv.AnalyticsQuery, loc *time.Lo
 		if cv.IsTimeGroup(g) {
 			keys = append(keys, fmt.Sprintf("((%s + %d) / %d - %d)", s.d.EpochMicros("c.created_at"), bucketShift, bucket, bucketShift/bucket))
 		} else {
-			keys = append(keys, groupColumns[g][0])
+			// Not read in order: SQLite, without statistics, took an index led by the
+			// grouped column to skip the sort and dropped the filter's index (grouping by
+			// topic or assignee type among open conversations read all of them).
+			keys = append(keys, s.d.Unordered(groupColumns[g][0]))
 		}
 	}
 	b := s.filter(assistantID, &q.Filter)
