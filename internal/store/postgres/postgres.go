@@ -211,3 +211,12 @@ func (Dialect) IsBusy(err error) bool {
 func (Dialect) ChangeLock() string {
 	return `SELECT pg_advisory_xact_lock(hashtextextended('parley.changes:' || $1, 0))`
 }
+
+// EndpointDue: the due deliveries of each endpoint in a lateral subquery (sqlstore.Dialect),
+// which locks them itself so that they are checked again once locked, as the claim by due time
+// did. It may lock up to its limit of each endpoint's deliveries for one claim, which takes
+// only that many in all; the others stay locked until the claim commits and concurrent claims
+// skip them meanwhile.
+func (Dialect) EndpointDue(due string) (string, string) {
+	return "webhook_endpoints e CROSS JOIN LATERAL (SELECT x.rid, x.next_attempt_at, x.change_seq " + due + " FOR UPDATE OF x SKIP LOCKED) d", "TRUE"
+}

@@ -204,8 +204,11 @@ func (Dialect) SparseMax(total int64) int64 { return max(200, int64(math.Sqrt(4*
 // Unordered: a unary + keeps SQLite from reading the order from an index.
 func (Dialect) Unordered(col string) string { return "+" + col }
 
-// EndpointClaims: delivery claims go endpoint by endpoint (sqlstore.EndpointClaims).
-func (Dialect) EndpointClaims() {}
+// EndpointDue: the due deliveries of each endpoint by rowid (sqlstore.Dialect). The
+// writer's transaction is the lock.
+func (Dialect) EndpointDue(due string) (string, string) {
+	return "webhook_endpoints e CROSS JOIN webhook_deliveries d", "d.rid IN (SELECT x.rid " + due + ")"
+}
 
 func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
 	return `INSERT INTO conversation_search (rowid, meta, body, aid) VALUES ($1, $2, $3, $4)`, []any{rid, meta, body, aidToken(assistantID)}

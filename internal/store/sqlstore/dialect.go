@@ -91,6 +91,11 @@ type Dialect interface {
 	// ChangeLock ($1 assistant id) takes a lock, held until commit, that orders the change-log
 	// writes of one assistant's transactions ("" when the engine has a single writer).
 	ChangeLock() string
+	// EndpointDue joins each webhook endpoint e to d, its first due deliveries as due selects
+	// them (due is a query on webhook_deliveries x after its SELECT list, with ORDER BY and
+	// LIMIT; d has rid, next_attempt_at and change_seq), and locks those of d as SkipLocked
+	// does. Delivery claims use it to read the due deliveries endpoint by endpoint.
+	EndpointDue(due string) (from, where string)
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation(err error) bool
 	// IsBusy reports whether err is a transient lock conflict worth retrying.
