@@ -95,6 +95,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { defer wg.Done(); (&inbox.AutoResolver{Store: st, Log: log}).Run(bg, 2*time.Second) }()
 	go func() { defer wg.Done(); _ = dispatcher.Run(bg) }()
 	go func() { defer wg.Done(); (&webhook.Pruner{Store: st, Log: log}).Run(bg, 10*time.Minute) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); (&api.IdempotencyPruner{Store: st, Log: log}).Run(bg, 10*time.Minute) }()
 	defer func() { stopBg(); wg.Wait() }()
 
 	apiCfg := api.Config{MaxBodyBytes: *maxBody, MaxImportBytes: *maxImport, RateLimits: limits, PublicURL: publicURL(*public, *addr), Changes: feed,

@@ -115,6 +115,9 @@ type Store interface {
 	// ReleaseIdempotencyKey forgets a claimed key (the request failed on the server's side, so
 	// a retry must run again).
 	ReleaseIdempotencyKey(ctx context.Context, assistantID, key string) error
+	// PruneIdempotencyKeys deletes the keys claimed before `before`, of every assistant, and
+	// returns how many. A key that no retry comes back for is otherwise kept for ever.
+	PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
 
 	// SetMessageFeedback sets the feedback of one message of a conversation.
 	SetMessageFeedback(ctx context.Context, assistantID, conversationID, messageID string, feedback json.RawMessage) (cv.Event, error)

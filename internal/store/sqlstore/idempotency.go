@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/store"
@@ -54,4 +55,27 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, assistantID, key strin
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, assistantID, key string) error {
 	_, err := s.w.ExecContext(ctx, s.q(`DELETE FROM idempotency_keys WHERE assistant_id = $1 AND key = $2 AND status = 0`), assistantID, key)
 	return err
+}
+
+// idempotencyPruneBatch bounds the keys one statement of PruneIdempotencyKeys deletes, so
+// that SQLite's writer is not held for long.
+const idempotencyPruneBatch = 1000
+
+// PruneIdempotencyKeys deletes keys claimed before `before`, a batch at a time (by the index
+// on created_at, migration 00034).
+func (s *Store) PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.w.ExecContext(ctx, s.q(`DELETE FROM idempotency_keys WHERE (assistant_id, key) IN
+ (SELECT assistant_id, key FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2)`),
+			s.d.Time(before), idempotencyPruneBatch)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		total += n
+		if err != nil || n < idempotencyPruneBatch {
+			return total, err
+		}
+	}
 }

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Open) {
 	group(t, open, "Webhooks", webhookTests)
 	group(t, open, "ChangeLog", changeLogTests)
 	group(t, open, "Sessions", sessionTests)
+	group(t, open, "Idempotency", idempotencyTests)
 }
 
 func group(t *testing.T, open Open, name string, tests []test) {
