@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/parleyhq/parley/internal/periodic"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -19,16 +20,7 @@ type IdempotencyPruner struct {
 
 // Run prunes every `every` until ctx ends.
 func (p *IdempotencyPruner) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		p.Prune(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, every, p.Prune)
 }
 
 // Prune prunes once.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/periodic"
 	"github.com/parleyhq/parley/internal/settings"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -24,18 +25,11 @@ type AutoResolver struct {
 // Run sweeps every interval until ctx ends. Several processes may run it: each resolution
 // re-checks the conversation inside its transaction, so none is resolved twice.
 func (a *AutoResolver) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, every, func(ctx context.Context) {
 		if _, err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
 			a.logger().Error("auto-resolve sweep", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 func (a *AutoResolver) logger() *slog.Logger {

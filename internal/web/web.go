@@ -18,6 +18,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/changefeed"
+	"github.com/parleyhq/parley/internal/periodic"
 	"github.com/parleyhq/parley/internal/ratelimit"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -157,19 +158,12 @@ func (h *Handler) Routes() map[string]http.Handler {
 
 // Prune deletes expired sessions every `every` until ctx ends.
 func (h *Handler) Prune(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, every, func(ctx context.Context) {
 		now := h.now()
 		if n, err := h.store.PruneSessions(ctx, now, now.Add(-h.opt.IdleTimeout)); err != nil && ctx.Err() == nil {
 			h.log.Warn("prune dashboard sessions", "err", err)
 		} else if n > 0 {
 			h.log.Info("pruned dashboard sessions", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
