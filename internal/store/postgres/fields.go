@@ -49,5 +49,6 @@ func (Dialect) SetMessagesField(field string, n int) string {
 
 // UpdateSearchMetas replaces the conversation fields of n search documents in one statement.
 func (Dialect) UpdateSearchMetas(n int) string {
-	return `UPDATE conversation_search AS s SET meta = v.m FROM (VALUES ` + values(n, "bigint", "text") + `) AS v(rid, m) WHERE s.conversation_rid = v.rid`
+	return `UPDATE conversation_search AS s SET meta = v.m, tsv = ` + searchMetaTSV("v.m") + `
+ FROM (VALUES ` + values(n, "bigint", "text") + `) AS v(rid, m) WHERE s.conversation_rid = v.rid`
 }

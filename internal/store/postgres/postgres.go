@@ -169,13 +169,33 @@ func (Dialect) Unordered(col string) string { return "COALESCE(" + col + ", " + 
 // matches of a million.
 func (Dialect) SparseMax(total int64) int64 { return max(1000, int64(math.Sqrt(100*float64(total)))) }
 func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
-	return `INSERT INTO conversation_search (conversation_rid, assistant_id, meta, body) VALUES ($1, $2, $3, $4)`, []any{rid, assistantID, meta, body}
+	return `INSERT INTO conversation_search (conversation_rid, assistant_id, meta, body, tsv) VALUES ($1, $2, $3::text, $4::text, to_tsvector('simple', $3::text || ' ' || $4::text))`, []any{rid, assistantID, meta, body}
 }
 func (Dialect) UpdateSearchMeta() string {
-	return `UPDATE conversation_search SET meta = $2 WHERE conversation_rid = $1`
+	return `UPDATE conversation_search SET meta = $2::text, tsv = ` + searchMetaTSV("$2::text") + ` WHERE conversation_rid = $1`
 }
+
+// searchMetaTSV is the tsvector of a search document (its columns as before the UPDATE) whose
+// conversation fields become m: the one it has when m adds only words that its body already
+// holds in the same order (m is those words, or those words then the old fields), else the
+// whole document parsed again. An analysis' first title is the opening of a visitor's message,
+// so it usually adds nothing, and the row is updated without parsing the body or touching the
+// GIN index. The one query that could tell the two apart is a phrase of the title's last word
+// then the visitor's first name, which may then go unmatched.
+func searchMetaTSV(m string) string {
+	b := `' ' || body || ' '`
+	return `CASE WHEN ` + m + ` = meta
+   OR (meta = '' AND strpos(` + b + `, ' ' || ` + m + ` || ' ') > 0)
+   OR (meta <> '' AND length(` + m + `) > length(meta) + 1 AND right(` + m + `, length(meta) + 1) = ' ' || meta
+       AND strpos(` + b + `, ' ' || left(` + m + `, length(` + m + `) - length(meta) - 1) || ' ') > 0)
+ THEN tsv ELSE to_tsvector('simple', ` + m + ` || ' ' || body) END`
+}
+
+// AppendSearchBody adds the message's own tsvector: concatenation offsets its positions past
+// the document's last, as parsing the whole document would number them.
 func (Dialect) AppendSearchBody() string {
-	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE conversation_rid = $1 AND length(body) < $3`
+	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2::text ELSE body || ' ' || $2::text END,
+ tsv = tsv || to_tsvector('simple', $2::text) WHERE conversation_rid = $1 AND length(body) < $3`
 }
 func (Dialect) SetMessageField(field string) string {
 	return `UPDATE events SET data = jsonb_set(data, '{` + field + `}', $3::jsonb) WHERE conversation_rid = $1 AND id = $2 AND type = 'message'`
@@ -184,7 +204,7 @@ func (Dialect) DeleteSearch() string {
 	return `DELETE FROM conversation_search WHERE conversation_rid = $1`
 }
 func (Dialect) SetSearchBody() string {
-	return `UPDATE conversation_search SET body = $2 WHERE conversation_rid = $1`
+	return `UPDATE conversation_search SET body = $2::text, tsv = to_tsvector('simple', meta || ' ' || $2::text) WHERE conversation_rid = $1`
 }
 
 func (Dialect) MetadataKeys() string { return "jsonb_object_keys(c.client_metadata) AS k(key)" }

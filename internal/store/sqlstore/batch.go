@@ -136,18 +136,15 @@ func (s *Store) flush(ctx context.Context, tx *sql.Tx, b *createBatch) error {
 		var args []any
 		for i, d := range chunk {
 			query, a := s.d.InsertSearch(d.rid, d.assistantID, d.meta, d.body)
+			// The dialect's single-row INSERT, its VALUES row repeated with the parameters
+			// renumbered.
+			head, row, _ := strings.Cut(query, " VALUES ")
 			if i == 0 {
-				// The dialect's single-row INSERT, its VALUES list repeated.
-				head, _, _ := strings.Cut(query, " VALUES ")
 				sb.WriteString(head + " VALUES ")
 			} else {
 				sb.WriteString(", ")
 			}
-			ph := make([]string, len(a))
-			for j := range a {
-				ph[j] = fmt.Sprintf("$%d", len(args)+j+1)
-			}
-			sb.WriteString("(" + strings.Join(ph, ", ") + ")")
+			sb.WriteString(renumber(row, len(args)))
 			args = append(args, a...)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(sb.String()), args...); err != nil {

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -197,12 +196,16 @@ type summer struct {
 
 var placeholder = regexp.MustCompile(`\$[0-9]+`)
 
-func (m *summer) add(query string, args []any) {
-	shift := len(m.args)
-	m.terms = append(m.terms, "("+placeholder.ReplaceAllStringFunc(query, func(p string) string {
+// renumber shifts every numbered parameter of query ($n) by shift.
+func renumber(query string, shift int) string {
+	return placeholder.ReplaceAllStringFunc(query, func(p string) string {
 		n, _ := strconv.Atoi(p[1:])
-		return fmt.Sprintf("$%d", n+shift)
-	})+")")
+		return "$" + strconv.Itoa(n+shift)
+	})
+}
+
+func (m *summer) add(query string, args []any) {
+	m.terms = append(m.terms, "("+renumber(query, len(m.args))+")")
 	m.args = append(m.args, args...)
 }
 

@@ -116,6 +116,68 @@ var searchTests = []test{
 		f.find(t, s, "example")
 		f.find(t, s, "john", f.parcel) // the name stays
 	}},
+	{"AnalysisTitles", func(t *testing.T, s store.Store) {
+		// An analysis' title is searchable, and so is the document after the title changes
+		// again: words of a title that a later one replaced no longer find the conversation
+		// unless its messages hold them. Titles made of the messages' own words (the usual
+		// case) and titles of new words, through both SaveAnalyses and SaveAnalysis.
+		f := newSearchFixture(t, s)
+		order := createSearchable(t, s, f.a.ID, cv.SourceWidget, ptr("Liam Johnson"), nil,
+			msg(cv.AuthorVisitor, "Where is my order ORD-1555435? I'm moving", 4*time.Hour),
+			msg(cv.AuthorAI, "Happy to help.", 4*time.Hour+time.Minute))
+		ship := createSearchable(t, s, f.a.ID, cv.SourceWidget, nil, nil,
+			msg(cv.AuthorVisitor, "Do you ship to Iceland?", 5*time.Hour))
+		f.names[order.ID], f.names[ship.ID] = "order", "ship"
+		titled := func(title, previous *string) cv.Analysis {
+			return cv.Analysis{Title: title, PreviousTitle: previous, Sentiment: ptr("neutral")}
+		}
+		save := func(pairs ...any) {
+			t.Helper()
+			var in []store.AnalysisSave
+			for i := 0; i < len(pairs); i += 2 {
+				in = append(in, store.AnalysisSave{AssistantID: f.a.ID, ConversationID: pairs[i].(cv.Conversation).ID, Analysis: pairs[i+1].(cv.Analysis)})
+			}
+			if len(in) == 1 {
+				_, err := s.SaveAnalysis(t.Context(), f.a.ID, in[0].ConversationID, in[0].Analysis)
+				ok(t, "SaveAnalysis", err)
+				return
+			}
+			errs, err := s.SaveAnalyses(t.Context(), in)
+			ok(t, "SaveAnalyses", err)
+			for _, err := range errs {
+				ok(t, "SaveAnalyses", err)
+			}
+		}
+		t1, t2 := "Where is my order ORD-1555435?", "Shipping to Iceland quokka"
+		save(order, titled(&t1, nil), ship, titled(&t2, nil))
+		for _, q := range []string{"where is my order", "ORD-1555435", "1555435", "liam", "johnson", "moving", "order liam"} {
+			f.find(t, s, q, order)
+		}
+		f.find(t, s, "quokka", ship)
+		f.find(t, s, "shipping iceland", ship)
+		f.find(t, s, "iceland", ship)
+
+		// New titles: the old ones' own words go.
+		t3, t4 := "Zebra crossing", "Do you ship"
+		save(order, titled(&t3, &t1), ship, titled(&t4, &t2))
+		f.find(t, s, "zebra", order)
+		f.find(t, s, "crossing liam", order)
+		f.find(t, s, "quokka")
+		f.find(t, s, "shipping")
+		f.find(t, s, "ship iceland", ship)
+		t5 := "Where is my order"
+		save(order, titled(&t5, &t3))
+		f.find(t, s, "zebra")
+		f.find(t, s, "liam", order)
+		f.find(t, s, "is my order", order)
+
+		// Messages after the analysis are found with the title's words.
+		mustAppend(t, s, f.a.ID, order.ID, msg(cv.AuthorVisitor, "bananas arrived", 6*time.Hour))
+		f.find(t, s, "bananas where", order)
+		mustAppend(t, s, f.a.ID, ship.ID, msg(cv.AuthorVisitor, "and to Greenland", 6*time.Hour))
+		f.find(t, s, "greenland ship", ship)
+		f.find(t, s, "iceland and", ship)
+	}},
 	{"ByID", func(t *testing.T, s store.Store) {
 		f := newSearchFixture(t, s)
 		f.find(t, s, f.german.ID, f.german)
