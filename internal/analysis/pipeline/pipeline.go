@@ -51,7 +51,6 @@ type Pipeline struct {
 	slots      chan struct{} // GOMAXPROCS
 	yieldSlot  chan struct{} // 1, while ingestion runs
 	yield      sync.Mutex    // one batch at a time while ingestion runs
-	saving     sync.Mutex    // one SaveAnalyses at a time
 	lastIngest func() time.Time
 	llmOnce    sync.Once
 	llmSlots   chan struct{}
@@ -196,11 +195,10 @@ func (p *Pipeline) handleBatch(ctx context.Context, js []store.Job, slots chan s
 	if len(in) == 0 {
 		return errs
 	}
-	// One save at a time: two batches' transactions would wait for each other's locks (the
-	// rollup rows of PostgreSQL, SQLite's writer) anyway, and could deadlock.
-	p.saving.Lock()
+	// Batches save side by side: on PostgreSQL their messages and search documents are
+	// written at once, and the store lets one at a time write conversation rows (whose
+	// rollup rows two batches could otherwise lock in opposite orders); SQLite has one writer.
 	res, err := p.Store.SaveAnalyses(ctx, in)
-	p.saving.Unlock()
 	for k, i := range at {
 		switch {
 		case err != nil:

@@ -226,6 +226,11 @@ func (Dialect) IsBusy(err error) bool {
 	return c == "40001" || c == "40P01"
 }
 
+// AnalysisLock: an advisory lock of the database, so it holds across server processes.
+func (Dialect) AnalysisLock() string {
+	return `SELECT pg_advisory_xact_lock(hashtextextended('parley.analyses', 0))`
+}
+
 // ChangeLock serializes the change-log writes of one assistant (see sqlstore.flushChanges):
 // a transaction-scoped advisory lock keyed by a hash of the assistant id.
 func (Dialect) ChangeLock() string {

@@ -121,6 +121,7 @@ func (Dialect) Rebind(q string) string {
 func (Dialect) Time(t time.Time) any          { return t.UnixMicro() }
 func (Dialect) SkipLocked() string            { return "" }
 func (Dialect) ChangeLock() string            { return "" }
+func (Dialect) AnalysisLock() string          { return "" }
 func (Dialect) ForUpdate() string             { return "" }
 func (Dialect) MetadataKeyArg(key string) any { return key }
 

@@ -271,6 +271,9 @@ func (s *Store) saveAnalysesMulti(ctx context.Context, tx *sql.Tx, d MultiRowDia
 	if err := exec(metas, d.UpdateSearchMetas); err != nil {
 		return err
 	}
+	if err := s.analysisLock(ctx, tx); err != nil {
+		return err
+	}
 	if err := exec(updates, d.UpdateAnalyses); err != nil {
 		return err
 	}
@@ -278,6 +281,17 @@ func (s *Store) saveAnalysesMulti(ctx context.Context, tx *sql.Tx, d MultiRowDia
 		if err := s.analysedTx(ctx, tx, convs[in[i].ConversationID], in[i].Analysis, convs[in[i].ConversationID].Title); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// analysisLock takes the dialect's AnalysisLock, if it has one: after the statements that
+// analyses of different conversations can run side by side (insights, search documents), before
+// the conversations' rows.
+func (s *Store) analysisLock(ctx context.Context, tx *sql.Tx) error {
+	if lock := s.d.AnalysisLock(); lock != "" {
+		_, err := tx.ExecContext(ctx, lock)
+		return err
 	}
 	return nil
 }
@@ -329,6 +343,9 @@ func (s *Store) saveAnalysisTx(ctx context.Context, tx *sql.Tx, c *cv.Conversati
 	var unified any
 	if len(a.Unified) > 0 {
 		unified = string(a.Unified)
+	}
+	if err := s.analysisLock(ctx, tx); err != nil {
+		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE conversations SET unified_analysis = $2, sentiment = $3, topic = $4,
  is_flagged = $5, most_frequent_language = $6, title = $7 WHERE rid = $1`),

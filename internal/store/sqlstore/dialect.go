@@ -91,6 +91,11 @@ type Dialect interface {
 	// ChangeLock ($1 assistant id) takes a lock, held until commit, that orders the change-log
 	// writes of one assistant's transactions ("" when the engine has a single writer).
 	ChangeLock() string
+	// AnalysisLock takes a lock, held until commit, that one transaction at a time holds
+	// while it writes the analyses of conversations ("" when the engine has a single writer).
+	// Each conversation's row moves its counts between rollup rows, a batch's in no order
+	// that another batch could share; two batches that wrote them at once could deadlock.
+	AnalysisLock() string
 	// EndpointDue joins each webhook endpoint e to d, its first due deliveries as due selects
 	// them (due is a query on webhook_deliveries x after its SELECT list, with ORDER BY and
 	// LIMIT; d has rid, next_attempt_at and change_seq), and locks those of d as SkipLocked

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -67,6 +68,69 @@ func readAnalysed(t *testing.T, s store.Store, assistantID string, c cv.Conversa
 }
 
 var analysisTests = []test{
+	// Batches saved at once, by several goroutines (or server processes), of different
+	// conversations whose counts move between the same rollup rows (three days, three
+	// sentiments), each batch meeting the days in another order: none fails, none waits for
+	// ever, and the analytics add up.
+	{"ConcurrentBatches", func(t *testing.T, s store.Store) {
+		a := newAssistant(t, s)
+		const workers, per, rounds = 6, 6, 10
+		convs := make([][]cv.Conversation, workers)
+		for i := range workers * per {
+			w := i % workers
+			day := time.Duration((i/workers)%3) * 24 * time.Hour
+			if w%2 == 1 {
+				day = time.Duration(2-(i/workers)%3) * 24 * time.Hour
+			}
+			convs[w] = append(convs[w], mustCreate(t, s, a.ID, cv.NewConversation{Source: cv.SourceWidget, CreatedAt: tp(day),
+				Messages: []cv.NewMessage{msg(cv.AuthorVisitor, "hello", day)}}))
+		}
+		errs := make(chan error, workers)
+		for w := range workers {
+			go func() {
+				for r := range rounds {
+					var in []store.AnalysisSave
+					for k, c := range convs[w] {
+						sentiment := []string{"positive", "neutral", "negative"}[(k+r)%3]
+						in = append(in, store.AnalysisSave{AssistantID: a.ID, ConversationID: c.ID,
+							Analysis: cv.Analysis{Sentiment: &sentiment, Topic: ptr(sentiment + " things")}})
+					}
+					res, err := s.SaveAnalyses(t.Context(), in)
+					if err == nil {
+						err = errors.Join(res...)
+					}
+					if err != nil {
+						errs <- fmt.Errorf("worker %d round %d: %w", w, r, err)
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range workers {
+			select {
+			case err := <-errs:
+				ok(t, "SaveAnalyses", err)
+			case <-time.After(60 * time.Second):
+				t.Fatal("concurrent SaveAnalyses did not finish within a minute")
+			}
+		}
+		want := map[string]int64{}
+		for _, cs := range convs {
+			for _, c := range cs {
+				want[*mustGet(t, s, a.ID, c.ID).Sentiment]++
+			}
+		}
+		res, err := s.Analytics(t.Context(), a.ID, cv.AnalyticsQuery{GroupBy: []string{"sentiment"}})
+		ok(t, "Analytics", err)
+		got := map[string]int64{}
+		for _, g := range res.Groups {
+			if g.Key[0] != nil && g.Conversations != 0 {
+				got[*g.Key[0]] = g.Conversations
+			}
+		}
+		sameJSON(t, "conversations by sentiment, analytics against the conversations", got, want)
+	}},
 	// SaveAnalyses writes, for each conversation, what SaveAnalysis writes.
 	{"BatchSameAsOne", func(t *testing.T, s store.Store) {
 		a := newAssistant(t, s)
