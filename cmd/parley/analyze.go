@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -147,6 +148,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var files multiFlag
 	fs.Var(&files, "file", "the labelled data (repeat for several sentiment files; a folder of <iso>.txt files for language)")
 	quick := fs.Bool("quick", false, "skip cross-validation (sentiment, language) and measure only the shipped models")
+	errorsTo := fs.String("errors", "", "language: also write the held-out errors to this file (tab-separated: sentence or words, label, answer, text)")
 	if err := parse(fs, args[1:], 0); err != nil {
 		return err
 	}
@@ -159,7 +161,18 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "sentiment":
 		report, err = eval.Sentiment(files, eval.SentimentOptions{SkipCV: *quick})
 	case "language":
-		report, err = eval.Language(files[0], eval.LanguageOptions{SkipCV: *quick})
+		opt := eval.LanguageOptions{SkipCV: *quick}
+		if *errorsTo != "" {
+			f, ferr := os.Create(*errorsTo)
+			if ferr != nil {
+				return ferr
+			}
+			defer f.Close()
+			w := bufio.NewWriter(f)
+			defer w.Flush()
+			opt.Errors = w
+		}
+		report, err = eval.Language(files[0], opt)
 	case "topics":
 		report, err = eval.Topics(files[0], eval.TopicOptions{})
 	case "flags":

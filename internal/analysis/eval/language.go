@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +21,9 @@ type LanguageOptions struct {
 	Every int
 	// Model to measure as "shipped" (default language.Default()).
 	Model *language.Model
+	// Errors, when not nil, receives each held-out error as a tab-separated line: "sentence"
+	// or "words" (the first two words), the label, the answer ("" for none), the text.
+	Errors io.Writer
 }
 
 // LanguageReport holds the figures of Language. Accuracies are fractions (0..1).
@@ -33,6 +37,7 @@ type LanguageReport struct {
 	// K-fold cross-validation: a model trained the shipped way on the other folds of these
 	// sentences, measured on the held-out fold. On the development set this is the honest one.
 	Folds                  int
+	CVSamples              int // sentences measured held out
 	CVSentence, CVTwoWords float64
 	WorstCV                []LangAcc // lowest per-language CV sentence accuracies
 	Confusions             []string  // most frequent CV sentence confusions, "bs>hr: 110"
@@ -110,13 +115,17 @@ func Language(dir string, opt LanguageOptions) (*LanguageReport, error) {
 					pl[0]++
 				} else {
 					conf[s.Lang+">"+orNone(got)]++
+					writeError(opt.Errors, "sentence", s.Lang, got, s.Text)
 				}
 				per[s.Lang] = pl
-				if fm.Detect(TwoWords(s.Text)) == s.Lang {
+				if got := fm.Detect(TwoWords(s.Text)); got == s.Lang {
 					c2++
+				} else {
+					writeError(opt.Errors, "words", s.Lang, got, TwoWords(s.Text))
 				}
 			}
 		}
+		r.CVSamples = n
 		r.CVSentence, r.CVTwoWords = frac(c1, n), frac(c2, n)
 		for l, v := range per {
 			r.WorstCV = append(r.WorstCV, LangAcc{l, frac(v[0], v[1])})
@@ -134,6 +143,12 @@ func Language(dir string, opt LanguageOptions) (*LanguageReport, error) {
 	}
 	r.Elapsed = time.Since(t0)
 	return r, nil
+}
+
+func writeError(w io.Writer, kind, label, got, text string) {
+	if w != nil {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", kind, label, got, strings.ReplaceAll(text, "\t", " "))
+	}
 }
 
 func orNone(s string) string {

@@ -1,7 +1,10 @@
 package eval
 
 import (
+	"bytes"
+	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/internal/analysis/textutil/testdata"
@@ -23,7 +26,8 @@ func shared(t testing.TB, parts ...string) string {
 // sentences), so that a regression fails. See docs/analysis.md.
 func TestLanguage(t *testing.T) {
 	t.Parallel()
-	opt := LanguageOptions{Folds: 5, Every: 2}
+	var errs bytes.Buffer
+	opt := LanguageOptions{Folds: 5, Every: 2, Errors: &errs}
 	if testing.Short() {
 		opt.Every = 6
 	}
@@ -32,6 +36,19 @@ func TestLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + r.String())
+	// The errors written are the held-out misses, one line each.
+	kinds := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSuffix(errs.String(), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 || len(f[1]) != 2 || f[1] == f[2] || f[3] == "" {
+			t.Fatalf("error line %q: want kind, label, another answer, text", line)
+		}
+		kinds[f[0]]++
+	}
+	misses := func(acc float64) int { return int(math.Round((1 - acc) * float64(r.CVSamples))) }
+	if kinds["sentence"] != misses(r.CVSentence) || kinds["words"] != misses(r.CVTwoWords) || len(kinds) != 2 {
+		t.Errorf("error lines %v, want %d sentence and %d words", kinds, misses(r.CVSentence), misses(r.CVTwoWords))
+	}
 	if r.Languages != 75 {
 		t.Errorf("%d languages", r.Languages)
 	}

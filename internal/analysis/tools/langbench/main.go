@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -71,6 +72,7 @@ func main() {
 	sub := flag.Bool("subset", false, "lingua: 25 common languages only (sentences of other languages are then skipped)")
 	lazy := flag.Bool("lazy", false, "lingua: load models lazily instead of preloading")
 	every := flag.Int("every", 1, "measure every n-th sentence")
+	errorsFile := flag.String("errors", "", "instead: read the held-out errors that `parley eval language --errors F` wrote, and count how many this engine reads as the label, as parley's answer, or neither")
 	flag.Parse()
 	fmt.Printf("start: %s\n", rss())
 	var detect func(string) string
@@ -106,6 +108,10 @@ func main() {
 	}
 	runtime.GC()
 	fmt.Printf("built in %s: %s\n", time.Since(t0).Round(time.Millisecond), rss())
+	if *errorsFile != "" {
+		crossCheck(*errorsFile, detect)
+		return
+	}
 	files, _ := filepath.Glob(filepath.Join(*dir, "*.txt"))
 	n, ok1, ok2 := 0, 0, 0
 	t0 = time.Now()
@@ -140,4 +146,74 @@ func main() {
 	fmt.Printf("%s subset=%v lazy=%v: %d sentences, sentences %.2f%%, two words %.2f%%, %.0f detections/s\n",
 		*engine, *sub, *lazy, n, 100*float64(ok1)/float64(n), 100*float64(ok2)/float64(n), float64(2*n)/d.Seconds())
 	fmt.Printf("after: %s\n", rss())
+}
+
+// crossCheck reads parley's held-out errors (kind, label, parley's answer, text; tab-separated)
+// and prints, per kind and for the commonest confusions of whole sentences, how many this
+// engine reads as the label, as parley's answer, or as neither: errors whose text another
+// detector also reads as parley did are candidates for doubtful labels.
+func crossCheck(file string, detect func(string) string) {
+	type tally struct{ n, label, ours, neither int }
+	add := func(t *tally, label, ours, got string) {
+		t.n++
+		switch got {
+		case label:
+			t.label++
+		case ours:
+			t.ours++
+		default:
+			t.neither++
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		panic(err)
+	}
+	defer f.Close()
+	kinds := map[string]*tally{}
+	pairs := map[string]*tally{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		p := strings.SplitN(sc.Text(), "\t", 4)
+		if len(p) != 4 {
+			continue
+		}
+		got := detect(p[3])
+		if kinds[p[0]] == nil {
+			kinds[p[0]] = &tally{}
+		}
+		add(kinds[p[0]], p[1], p[2], got)
+		if p[0] == "sentence" {
+			k := p[1] + ">" + p[2]
+			if pairs[k] == nil {
+				pairs[k] = &tally{}
+			}
+			add(pairs[k], p[1], p[2], got)
+		}
+	}
+	line := func(name string, t *tally) {
+		fmt.Printf("%-10s %5d  as the label %5d  as parley %5d  neither %5d\n", name, t.n, t.label, t.ours, t.neither)
+	}
+	for _, k := range []string{"sentence", "words"} {
+		if kinds[k] != nil {
+			line(k, kinds[k])
+		}
+	}
+	keys := make([]string, 0, len(pairs))
+	for k := range pairs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if pairs[keys[i]].n != pairs[keys[j]].n {
+			return pairs[keys[i]].n > pairs[keys[j]].n
+		}
+		return keys[i] < keys[j]
+	})
+	for i, k := range keys {
+		if i == 15 {
+			break
+		}
+		line(k, pairs[k])
+	}
 }
