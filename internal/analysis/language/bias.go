@@ -45,7 +45,7 @@ func trainBias(samples []Sample, opt TrainOptions, raw *rawModel) {
 		if len(inner.langs) != L {
 			return // a language with too few sentences for the inner folds
 		}
-		m := inner.compile()
+		m := inner.compile(false)
 		for i, s := range samples {
 			t := head(s.Text, MaxBytes)
 			if i%K != k || utf8.RuneCountInString(t) <= shortRunes {

@@ -36,7 +36,7 @@ var (
 // Default returns the shipped model, decoded on first use (about 1 s, 50 MB of heap).
 func Default() *Model {
 	defaultOnce.Do(func() {
-		defaultModel, defaultErr = decode(shippedModel)
+		defaultModel, defaultErr = decode(shippedModel, true)
 		if defaultErr != nil {
 			panic(defaultErr)
 		}

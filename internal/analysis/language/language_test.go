@@ -64,7 +64,7 @@ func TestTrainEncodeDecode(t *testing.T) {
 	if err := TrainEncoded(samples, TrainOptions{MinCount: 1}, &buf); err != nil {
 		t.Fatal(err)
 	}
-	m, err := decode(buf.Bytes())
+	m, err := decode(buf.Bytes(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestTrainEncodeDecode(t *testing.T) {
 			t.Errorf("%q: decoded %q, trained %q", s, a, b)
 		}
 	}
-	if _, err := decode([]byte("nonsense")); err == nil {
+	if _, err := decode([]byte("nonsense"), false); err == nil {
 		t.Error("decode accepted garbage")
 	}
 }

@@ -155,7 +155,7 @@ func features(text string, fn func(h uint64, word bool)) {
 }
 
 // Train builds a model from samples.
-func Train(samples []Sample, opt TrainOptions) *Model { return trainAll(samples, opt).compile() }
+func Train(samples []Sample, opt TrainOptions) *Model { return trainAll(samples, opt).compile(false) }
 
 // TrainEncoded trains like Train and writes the model's compact form to w (this is how the
 // shipped model is generated).
@@ -242,7 +242,9 @@ type rawModel struct {
 	bias   []float32
 }
 
-func (r *rawModel) compile() *Model {
+// compile builds the model of r; static puts its tables outside the Go heap (staticSlice), for
+// the shipped model, which is never freed.
+func (r *rawModel) compile(static bool) *Model {
 	L := len(r.langs)
 	m := &Model{Langs: r.langs, totals: r.totals, vocab: float64(len(r.feats)), alpha: r.alpha, wordW: r.wordW, ngramW: r.ngramW}
 	if r.ngramW > 0 {
@@ -254,12 +256,15 @@ func (r *rawModel) compile() *Model {
 		den[l] = r.totals[l] + r.alpha*m.vocab
 		m.unseen[l] = float32(math.Log(r.alpha / den[l]))
 	}
-	m.index = newTable(len(r.feats))
+	m.index = newTable(len(r.feats), static)
 	n := 0
 	for _, f := range r.feats {
 		n += len(f.langs)
 	}
 	m.entries = make([]entry, 0, n)
+	if static {
+		m.entries = staticSlice[entry](n)[:0]
+	}
 	for _, f := range r.feats {
 		off := uint32(len(m.entries))
 		k := len(f.langs)
@@ -347,7 +352,8 @@ func (r *rawModel) encode(w io.Writer) error {
 	return zw.Close()
 }
 
-func decode(data []byte) (*Model, error) {
+// decode reads a model that encode wrote; static: for the process's lifetime (see compile).
+func decode(data []byte, static bool) (*Model, error) {
 	mr, magic, err := openModel(data, "model", "PLID3", "PLID2")
 	if err != nil {
 		return nil, err
@@ -397,7 +403,7 @@ func decode(data []byte) (*Model, error) {
 	if mr.err != nil {
 		return nil, fmt.Errorf("language: model: %w", mr.err)
 	}
-	return r.compile(), nil
+	return r.compile(static), nil
 }
 
 // table is an open-addressing hash table from feature hashes (never 0) to uint32, about twice
@@ -408,10 +414,13 @@ type table struct {
 	mask uint64
 }
 
-func newTable(n int) table {
+func newTable(n int, static bool) table {
 	size := 1
 	for size < 2*n+1 {
 		size <<= 1
+	}
+	if static {
+		return table{keys: staticSlice[uint64](size), vals: staticSlice[uint32](size), mask: uint64(size - 1)}
 	}
 	return table{keys: make([]uint64, size), vals: make([]uint32, size), mask: uint64(size - 1)}
 }

@@ -93,7 +93,7 @@ func decodeNgrams(data []byte, floorOff float64) (*ngramTable, error) {
 	}
 	t.quant = quant
 	t.index = newFtable(n)
-	t.entries = make([]ngEntry, 0, 3*n)
+	t.entries = staticSlice[ngEntry](3 * n)[:0]
 	maxQ := make([][maxOrder]uint32, nl)
 	var prev []byte
 	for i := 0; i < n && mr.err == nil; i++ {
@@ -163,9 +163,10 @@ type ftable struct {
 	n    uint64
 }
 
+// newFtable is the index of the n-gram table, decoded once for the process (staticSlice).
 func newFtable(n int) ftable {
 	size := uint64(n)*8/5 + 1
-	return ftable{keys: make([]uint32, size), vals: make([]uint32, size), n: size}
+	return ftable{keys: staticSlice[uint32](int(size)), vals: staticSlice[uint32](int(size)), n: size}
 }
 
 func (t *ftable) slot(k uint64) (uint64, uint32) {
