@@ -28,7 +28,7 @@ type Model struct {
 	vocab    float64
 	alpha    float64
 	wordW    float64
-	index    table // feature -> offset<<8 | count into entries
+	index    table // feature hash -> offset<<8 | count into entries
 	entries  []entry
 	unseen   []float32 // log-probability of a feature a language never saw
 	scriptOf []scriptSet
@@ -406,56 +406,11 @@ func decode(data []byte, static bool) (*Model, error) {
 	return r.compile(static), nil
 }
 
-// table is an open-addressing hash table from feature hashes (never 0) to uint32, about twice
-// as fast as a Go map here: one probe usually lands on the key.
-type table struct {
-	keys []uint64
-	vals []uint32
-	mask uint64
-}
-
-func newTable(n int, static bool) table {
-	size := 1
-	for size < 2*n+1 {
-		size <<= 1
-	}
-	if static {
-		return table{keys: staticSlice[uint64](size), vals: staticSlice[uint32](size), mask: uint64(size - 1)}
-	}
-	return table{keys: make([]uint64, size), vals: make([]uint32, size), mask: uint64(size - 1)}
-}
-
 func mix(h uint64) uint64 {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
 	return h
-}
-
-func (t *table) put(k uint64, v uint32) {
-	if k == 0 {
-		k = 1
-	}
-	for i := mix(k) & t.mask; ; i = (i + 1) & t.mask {
-		if t.keys[i] == 0 || t.keys[i] == k {
-			t.keys[i], t.vals[i] = k, v
-			return
-		}
-	}
-}
-
-func (t *table) get(k uint64) (uint32, bool) {
-	if k == 0 {
-		k = 1
-	}
-	for i := mix(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
-		case k:
-			return t.vals[i], true
-		case 0:
-			return 0, false
-		}
-	}
 }
 
 // modelReader reads a model file after its header: unsigned varints and raw bytes from br.
