@@ -204,7 +204,7 @@ func (Dialect) DeleteSearch() string {
 	return `DELETE FROM conversation_search WHERE conversation_rid = $1`
 }
 func (Dialect) SetSearchBody() string {
-	return `UPDATE conversation_search SET body = $2::text, tsv = to_tsvector('simple', meta || ' ' || $2::text) WHERE conversation_rid = $1`
+	return `UPDATE conversation_search SET body = $2::text, meta = $3::text, tsv = to_tsvector('simple', $3::text || ' ' || $2::text) WHERE conversation_rid = $1`
 }
 
 func (Dialect) MetadataKeys() string { return "jsonb_object_keys(c.client_metadata) AS k(key)" }

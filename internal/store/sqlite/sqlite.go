@@ -214,8 +214,17 @@ func (Dialect) EndpointDue(due string) (string, string) {
 func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
 	return `INSERT INTO conversation_search (rowid, meta, body, aid) VALUES ($1, $2, $3, $4)`, []any{rid, meta, body, aidToken(assistantID)}
 }
+// UpdateSearchMeta leaves the document as it is when the new fields only add, before the
+// stored ones, words that the body already holds in the same order (an analysis' first title,
+// the opening of a visitor message): FTS5 would otherwise take every word of the document out of
+// the index and put it back, and write a segment at the commit. The stored fields then lack
+// those words; a query finds the same documents, since a query's words and phrases may come
+// from any column. SetSearchBody writes the fields whole again, as the body may lose the words.
 func (Dialect) UpdateSearchMeta() string {
-	return `UPDATE conversation_search SET meta = $2 WHERE rowid = $1`
+	return `UPDATE conversation_search SET meta = $2 WHERE rowid = $1 AND NOT ($2 = meta
+ OR (meta = '' AND instr(' ' || body || ' ', ' ' || $2 || ' ') > 0)
+ OR (meta <> '' AND length($2) > length(meta) + 1 AND substr($2, -(length(meta) + 1)) = ' ' || meta
+     AND instr(' ' || body || ' ', ' ' || substr($2, 1, length($2) - length(meta) - 1) || ' ') > 0))`
 }
 func (Dialect) AppendSearchBody() string {
 	return `UPDATE conversation_search SET body = CASE WHEN body = '' THEN $2 ELSE body || ' ' || $2 END WHERE rowid = $1 AND length(body) < $3`
@@ -225,7 +234,7 @@ func (Dialect) SetMessageField(field string) string {
 }
 func (Dialect) DeleteSearch() string { return `DELETE FROM conversation_search WHERE rowid = $1` }
 func (Dialect) SetSearchBody() string {
-	return `UPDATE conversation_search SET body = $2 WHERE rowid = $1`
+	return `UPDATE conversation_search SET body = $2, meta = $3 WHERE rowid = $1`
 }
 
 func (Dialect) MetadataKeys() string          { return "json_each(c.client_metadata) k" }

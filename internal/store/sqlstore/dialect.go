@@ -68,14 +68,15 @@ type Dialect interface {
 	Unordered(col string) string
 	// InsertSearch creates the search document of a conversation.
 	InsertSearch(rid int64, assistantID, meta, body string) (string, []any)
-	// UpdateSearchMeta ($1 row id, $2 text) replaces the document's conversation fields;
-	// AppendSearchBody ($1 row id, $2 text, $3 size cap) adds a message's text unless the body
+	// UpdateSearchMeta ($1 row id, $2 text) replaces the document's conversation fields (an
+	// engine may skip new fields whose added words the body holds in the same order, so that
+	// no query could tell; see the dialects); AppendSearchBody ($1 row id, $2 text, $3 size cap) adds a message's text unless the body
 	// has reached the cap; DeleteSearch ($1 row id) removes the document.
 	UpdateSearchMeta() string
 	AppendSearchBody() string
 	DeleteSearch() string
-	// SetSearchBody ($1 row id, $2 text) replaces the document's message text (an edited
-	// message rebuilds it).
+	// SetSearchBody ($1 row id, $2 text, $3 fields) replaces the document's message text (an
+	// edited message rebuilds it) and writes its conversation fields whole.
 	SetSearchBody() string
 	// SetMessageField ($1 conversation row id, $2 event id, $3 JSON) sets one field of a
 	// message's data (message_insights, feedback).

@@ -98,7 +98,7 @@ func (s *Store) EditMessage(ctx context.Context, assistantID, conversationID, me
 		if _, err := s.insertEvent(ctx, tx, &c, cv.Event{Type: cv.EventLog, CreatedAt: now, Log: &log}); err != nil {
 			return err
 		}
-		if err := s.rebuildSearchBody(ctx, tx, c.RowID); err != nil {
+		if err := s.rebuildSearchBody(ctx, tx, &c); err != nil {
 			return err
 		}
 		if err := s.saveTx(ctx, tx, &read, &c, now); err != nil {
@@ -111,8 +111,9 @@ func (s *Store) EditMessage(ctx context.Context, assistantID, conversationID, me
 }
 
 // rebuildSearchBody writes a conversation's message text into its search document again, as
-// appending each message would have (up to MaxSearchBody).
-func (s *Store) rebuildSearchBody(ctx context.Context, tx *sql.Tx, rid int64) error {
+// appending each message would have (up to MaxSearchBody), and its fields (Dialect.SetSearchBody).
+func (s *Store) rebuildSearchBody(ctx context.Context, tx *sql.Tx, c *cv.Conversation) error {
+	rid := c.RowID
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT data FROM events WHERE conversation_rid = $1 AND type = 'message' ORDER BY ord`), rid)
 	if err != nil {
 		return err
@@ -155,7 +156,7 @@ func (s *Store) rebuildSearchBody(ctx context.Context, tx *sql.Tx, rid int64) er
 	if err := s.searchBarrier(ctx, tx); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.q(s.d.SetSearchBody()), rid, b.String())
+	_, err = tx.ExecContext(ctx, s.q(s.d.SetSearchBody()), rid, b.String(), searchMeta(c))
 	return err
 }
 

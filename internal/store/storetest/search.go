@@ -171,6 +171,20 @@ var searchTests = []test{
 		f.find(t, s, "liam", order)
 		f.find(t, s, "is my order", order)
 
+		// A first title made of a message's words stays searchable when that message is
+		// edited (the document may have kept its fields without the title).
+		jam := createSearchable(t, s, f.a.ID, cv.SourceWidget, nil, nil,
+			msg(cv.AuthorVisitor, "Quince jam please", 7*time.Hour), msg(cv.AuthorAI, "Happy to help.", 7*time.Hour+time.Minute))
+		f.names[jam.ID] = "jam"
+		t6 := "Quince jam please"
+		save(jam, titled(&t6, nil))
+		f.find(t, s, "quince jam", jam)
+		if _, _, err := s.EditMessage(t.Context(), f.a.ID, jam.ID, allEvents(t, s, f.a.ID, jam.ID)[0].ID, "Never mind"); err != nil {
+			t.Fatal(err)
+		}
+		f.find(t, s, "quince jam", jam)
+		f.find(t, s, "never mind", jam)
+
 		// Messages after the analysis are found with the title's words.
 		mustAppend(t, s, f.a.ID, order.ID, msg(cv.AuthorVisitor, "bananas arrived", 6*time.Hour))
 		f.find(t, s, "bananas where", order)
