@@ -30,7 +30,7 @@ var lowOrders uint8 = 0b11
 
 type ngramTable struct {
 	langs   []string
-	index   table  // n-gram hash -> offset<<8 | count into entries
+	index   table // n-gram hash -> offset<<8 | count into entries
 	entries []ngEntry
 	quant   float64             // entries hold round(-ln p * quant)
 	floor   [][maxOrder]float32 // per language and order: log-probability of an n-gram it lacks

@@ -214,6 +214,7 @@ func (Dialect) EndpointDue(due string) (string, string) {
 func (Dialect) InsertSearch(rid int64, assistantID, meta, body string) (string, []any) {
 	return `INSERT INTO conversation_search (rowid, meta, body, aid) VALUES ($1, $2, $3, $4)`, []any{rid, meta, body, aidToken(assistantID)}
 }
+
 // UpdateSearchMeta leaves the document as it is when the new fields only add, before the
 // stored ones, words that the body already holds in the same order (an analysis' first title,
 // the opening of a visitor message): FTS5 would otherwise take every word of the document out of
