@@ -79,8 +79,9 @@ type Handler struct {
 	api     *api.Server
 	perIP   *ratelimit.Limiter
 	perMail *ratelimit.Limiter
-	// hashing bounds the password checks running at once: each takes 64 MiB and most of a
-	// core, so a burst of sign-ins must queue rather than exhaust the machine.
+	// hashing bounds the password checks running at once: each takes 19 MiB (64 MiB for a
+	// hash written before that) and most of a core, so a burst of sign-ins must queue rather
+	// than exhaust the machine.
 	hashing chan struct{}
 	counts  countCache
 	touched sync.Map // session id -> time of the last recorded use
