@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -161,18 +162,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "sentiment":
 		report, err = eval.Sentiment(files, eval.SentimentOptions{SkipCV: *quick})
 	case "language":
-		opt := eval.LanguageOptions{SkipCV: *quick}
-		if *errorsTo != "" {
-			f, ferr := os.Create(*errorsTo)
-			if ferr != nil {
-				return ferr
-			}
-			defer f.Close()
-			w := bufio.NewWriter(f)
-			defer w.Flush()
-			opt.Errors = w
-		}
-		report, err = eval.Language(files[0], opt)
+		report, err = evalLanguage(files[0], *quick, *errorsTo)
 	case "topics":
 		report, err = eval.Topics(files[0], eval.TopicOptions{})
 	case "flags":
@@ -185,6 +175,22 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, report.String())
 	return nil
+}
+
+// evalLanguage runs eval.Language, writing its held-out errors to errorsTo unless it is "".
+func evalLanguage(dir string, quick bool, errorsTo string) (*eval.LanguageReport, error) {
+	opt := eval.LanguageOptions{SkipCV: quick}
+	if errorsTo == "" {
+		return eval.Language(dir, opt)
+	}
+	f, err := os.Create(errorsTo)
+	if err != nil {
+		return nil, err
+	}
+	w := bufio.NewWriter(f)
+	opt.Errors = w
+	report, err := eval.Language(dir, opt)
+	return report, errors.Join(err, w.Flush(), f.Close())
 }
 
 type multiFlag []string

@@ -261,10 +261,7 @@ func (r *rawModel) compile(static bool) *Model {
 	for _, f := range r.feats {
 		n += len(f.langs)
 	}
-	m.entries = make([]entry, 0, n)
-	if static {
-		m.entries = staticSlice[entry](n)[:0]
-	}
+	m.entries = newSlice[entry](n, static)[:0]
 	for _, f := range r.feats {
 		off := uint32(len(m.entries))
 		k := len(f.langs)

@@ -168,10 +168,15 @@ type table struct {
 // tables that live as long as the process.
 func newTable(n int, static bool) table {
 	size := uint64(n)*8/5 + 1
+	return table{keys: newSlice[uint32](int(size), static), vals: newSlice[uint32](int(size), static), n: size}
+}
+
+// newSlice is make([]T, n), or staticSlice[T](n) when static.
+func newSlice[T any](n int, static bool) []T {
 	if static {
-		return table{keys: staticSlice[uint32](int(size)), vals: staticSlice[uint32](int(size)), n: size}
+		return staticSlice[T](n)
 	}
-	return table{keys: make([]uint32, size), vals: make([]uint32, size), n: size}
+	return make([]T, n)
 }
 
 func (t *table) slot(k uint64) (uint64, uint32) {
