@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	cv "github.com/parleyhq/parley/internal/conversation"
@@ -73,5 +74,47 @@ func TestFirstTitleLeavesDocument(t *testing.T) {
 	}
 	if finds("lost") {
 		t.Fatal(`"lost" still finds the conversation after its title changed`)
+	}
+}
+
+// TestSearchSkipsAssistantTokens: the index's aid column holds each document's assistant
+// token; a search for that token, whole or as a prefix, finds no conversation (the expression
+// then keeps to meta and body), while an ordinary word is searched without the column filter.
+func TestSearchSkipsAssistantTokens(t *testing.T) {
+	ctx := t.Context()
+	st, err := OpenFile(ctx, filepath.Join(t.TempDir(), FileName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := st.CreateAssistant(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"Hello there", "Order done, thanks"} {
+		if _, err := st.CreateConversations(ctx, a.ID, []cv.NewConversation{{Source: cv.SourceAPI,
+			Messages: []cv.NewMessage{{Author: cv.AuthorVisitor, Content: text}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(q string) int64 {
+		t.Helper()
+		page, err := st.Conversations(ctx, a.ID, cv.Filter{Query: search.Parse(q)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Count
+	}
+	tok := aidToken(a.ID)
+	for _, q := range []string{tok, tok[:12], strings.ToUpper(tok[:20]), "hello " + tok[:6]} {
+		if n := count(q); n != 0 {
+			t.Errorf("query %q (the assistant's token or its start) found %d conversations, want 0", q, n)
+		}
+	}
+	if n := count("done"); n != 1 {
+		t.Errorf(`query "done" found %d conversations, want 1`, n)
+	}
+	if got := (Dialect{}).SearchArg(search.Parse("order done")); strings.Contains(got, "{") {
+		t.Errorf("SearchArg(order done) = %s: a column filter for words that are no assistant token", got)
 	}
 }
