@@ -140,6 +140,8 @@ func (Dialect) SearchIDs(a, q, lim int) string {
 // page within about 500 rows, cheaper than a hashed list of all the matches.
 func (Dialect) IDsMax(total int64) int64 { return max(1, total/25) }
 
+func (Dialect) IDList(col string) string { return "string_agg(" + col + "::text, ',')" }
+
 // InIDs: the walk checks a hashed subplan (IS TRUE keeps PostgreSQL from turning the IN
 // into a join, whose output would have to be sorted); the sparse form looks each id up.
 func (Dialect) InIDs(n int, walk bool) string {

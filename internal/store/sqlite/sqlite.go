@@ -187,6 +187,7 @@ func (Dialect) SearchCount(a, q int) string {
 // their ids (SearchProbe, ProbeEach), so the ids are never read out.
 func (Dialect) SearchIDs(a, q, lim int) string { return "" }
 func (Dialect) IDsMax(int64) int64             { return 0 }
+func (Dialect) IDList(string) string           { return "" }
 func (Dialect) InIDs(int, bool) string         { panic("sqlite: InIDs without SearchIDs") }
 
 // ProbeMin: a word in a twentieth of the conversations fills a page of 21 within about 420

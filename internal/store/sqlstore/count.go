@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -38,11 +39,25 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 			err = s.r.QueryRowContext(ctx, s.d.Rebind(s.d.SearchCount(1, cd.text)), b.args...).Scan(&n)
 		}
 	case cd != nil:
-		// The candidates first, each looked up by row id.
+		// The candidates first, each looked up by row id. With words among them, where the
+		// engine reads ids out, the matches' ids too when they are few, and the page is read
+		// from them: PostgreSQL plans a statement with words for its arguments each time it
+		// runs (0.4 ms for an order number's page), a lookup by id once. An id alone is a
+		// handful of rows, whose statements keep their plans.
 		where := slices.Clone(b.where)
 		var from string
 		from, where[cd.where] = s.d.Sparse(cd.rows)
-		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT count(*) FROM `+from+` WHERE `+strings.Join(where, " AND ")), b.args...).Scan(&n)
+		cols, ids := "count(*)", sql.NullString{}
+		dest := []any{&n}
+		if list := s.d.IDList("c.rid"); list != "" && len(cd.query.Terms) > 0 {
+			cols += fmt.Sprintf(", CASE WHEN count(*) <= %d THEN coalesce(%s, '') END", maxRowsOut, list)
+			dest = append(dest, &ids)
+		}
+		err = s.r.QueryRowContext(ctx, s.d.Rebind(`SELECT `+cols+` FROM `+from+` WHERE `+strings.Join(where, " AND ")), b.args...).Scan(dest...)
+		if err == nil && ids.Valid {
+			b.plan, b.ids = planRows, ids.String
+			return n, nil
+		}
 	default:
 		// Filters that the rollups key on: whole days from the rollups, the edges counted.
 		var ok bool
@@ -84,6 +99,10 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 }
 
 // conversationCount reads an assistant's counter (0 for an assistant that does not exist).
+// maxRowsOut is the most matches of a query by id or order number whose row ids the count
+// reads out (Dialect.IDList) for the page.
+const maxRowsOut = 1000
+
 func (s *Store) conversationCount(ctx context.Context, assistantID any) (int64, error) {
 	var n int64
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT conversation_count FROM assistants WHERE id = $1`), assistantID).Scan(&n)

@@ -55,6 +55,9 @@ type Dialect interface {
 	// out with SearchIDs (one read of the index for the count and the page); above it the
 	// search counts (SearchCount) and walks the order (SearchProbe).
 	IDsMax(total int64) int64
+	// IDList is an aggregate of the comma-separated values of the integer column col, or ""
+	// when the engine does not read ids out (see SearchIDs).
+	IDList(col string) string
 	// InIDs is a condition on conversation alias c: its row id is one of SearchIDs' ids, bound
 	// at $n. With walk the page walks the sort order and checks each row against the ids;
 	// without, it reads the ids' rows and sorts them.

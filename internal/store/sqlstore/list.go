@@ -24,8 +24,8 @@ type builder struct {
 	cand *candidates
 	// plan is how listRows runs the candidates.
 	plan listPlan
-	// ids, with planIDs and planIDsWalk, are the row ids of a word's matches
-	// (comma-separated).
+	// ids, with planIDs and planIDsWalk, are the row ids of a word's matches, with planRows
+	// those of the list's matches (comma-separated).
 	ids string
 	// probe, with planProbe, is the argument of Prober.ProbeEach.
 	probe string
@@ -59,6 +59,10 @@ const (
 	// planProbe walks the sort order and checks each conversation for the words on its own
 	// (Prober).
 	planProbe
+	// planRows reads the rows of ids, the row ids of every conversation that the list's
+	// conditions match (Dialect.IDList), and sorts them: the page's statement is then a
+	// lookup by id, far cheaper to plan than the conditions (a query by id or order number).
+	planRows
 )
 
 func (b *builder) arg(v any) string {
@@ -205,7 +209,11 @@ func (s *Store) listRows(ctx context.Context, b *builder, sort string, desc bool
 	if b.cand == nil && b.plan == planSparse {
 		order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
 	}
-	if cd := b.cand; cd != nil {
+	if b.plan == planRows {
+		// Every condition is in the ids; the arguments are theirs alone.
+		args, from, where = []any{b.ids}, "conversations c", []string{s.d.InIDs(1, false)}
+		order = fmt.Sprintf("%s %s, c.rid %s", s.d.Unordered(col), dir, dir)
+	} else if cd := b.cand; cd != nil {
 		switch b.plan {
 		case planSparse:
 			from, where[cd.where] = s.d.Sparse(cd.rows)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ func init() {
 			// A hundred words with one start: "kw" starts more words than an engine may
 			// restate a prefix as, "kw1" eleven of them.
 			text += fmt.Sprintf(" kw%d", i%100)
+			// A number, for queries that are also order numbers.
+			text += fmt.Sprintf(" %d", (i*37)%1200)
 			return text
 		}
 		for i := range in {
@@ -86,6 +89,62 @@ func init() {
 				}
 			}
 		}
+		// Queries that are order numbers as well as words (the conversation with that number,
+		// and those with a word that starts with it), and words with filters: engines that read
+		// the ids of few matches out page them differently. Paged by cursor against the model.
+		check := func(what string, f cv.Filter, match func(i int, c cv.Conversation) bool) {
+			t.Helper()
+			var exp []cv.Conversation
+			for i, r := range created {
+				if match(i, r.Conversation) {
+					exp = append(exp, r.Conversation)
+				}
+			}
+			slices.SortFunc(exp, func(x, y cv.Conversation) int {
+				kx, ky := cv.SortKey(&x, f.Sort), cv.SortKey(&y, f.Sort)
+				if kx == ky {
+					kx, ky = x.RowID, y.RowID
+				}
+				if f.Desc {
+					kx, ky = ky, kx
+				}
+				return compareInt(kx, ky)
+			})
+			p := mustList(t, s, a.ID, f)
+			if p.Count != int64(len(exp)) {
+				t.Errorf("%s: Count = %d, want %d", what, p.Count, len(exp))
+			}
+			sameIDs(t, what+", first page", ids(p.Items), ids(exp[:min(f.Limit, len(exp))]), nil)
+			if p.NextCursor != nil {
+				f.Cursor = p.NextCursor
+				p2 := mustList(t, s, a.ID, f)
+				sameIDs(t, what+", second page", ids(p2.Items), ids(exp[f.Limit:min(2*f.Limit, len(exp))]), nil)
+			}
+		}
+		hasPrefix := func(i int, w string) bool {
+			return slices.ContainsFunc(strings.Fields(words(i)), func(x string) bool { return strings.HasPrefix(x, w) })
+		}
+		for _, num := range []string{"12", "#12", "7", "1"} {
+			ord, _ := strconv.ParseInt(strings.TrimPrefix(num, "#"), 10, 64)
+			for _, sort := range []string{cv.SortLastMessageAt, cv.SortOrd} {
+				f := cv.Filter{Query: query(num), Sort: sort, Desc: sort == cv.SortLastMessageAt, Limit: 7}
+				check(fmt.Sprintf("%q by %s", num, sort), f, func(i int, c cv.Conversation) bool {
+					return c.Ord == ord || hasPrefix(i, strings.TrimPrefix(num, "#"))
+				})
+			}
+			f := cv.Filter{Query: query(num), CreatedTo: tp(600 * time.Second), Limit: 5}
+			check(fmt.Sprintf("%q created in the first 600 s", num), f, func(i int, c cv.Conversation) bool {
+				return i < 600 && (c.Ord == ord || hasPrefix(i, strings.TrimPrefix(num, "#")))
+			})
+		}
+		for _, end := range []time.Duration{900, 1050} {
+			f := cv.Filter{Query: query("alpha"), CreatedTo: tp(end * time.Second), Limit: 20}
+			check(fmt.Sprintf("alpha created in the first %d s", end), f, func(i int, _ cv.Conversation) bool { return i < int(end) })
+		}
+		if p := mustList(t, s, a.ID, cv.Filter{Query: query(created[3].Conversation.ID), Limit: 20}); p.Count != 1 || len(p.Items) != 1 || p.Items[0].ID != created[3].Conversation.ID {
+			t.Errorf("query by conversation id: Count %d with %d items, want that conversation", p.Count, len(p.Items))
+		}
+
 		// With a filter too, and in the other assistant's list.
 		p := mustList(t, s, a.ID, cv.Filter{Query: query("alpha"), CreatedTo: tp(100 * time.Second), Limit: 5})
 		if p.Count != 100 || len(p.Items) != 5 {
