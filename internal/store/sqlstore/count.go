@@ -98,11 +98,11 @@ func (s *Store) count(ctx context.Context, b *builder) (int64, error) {
 	return n, nil
 }
 
-// conversationCount reads an assistant's counter (0 for an assistant that does not exist).
-// maxRowsOut is the most matches of a query by id or order number whose row ids the count
-// reads out (Dialect.IDList) for the page.
+// maxRowsOut is the most matches of a list with words among other conditions (an order
+// number, filters) whose row ids the count reads out (Dialect.IDList) for the page.
 const maxRowsOut = 1000
 
+// conversationCount reads an assistant's counter (0 for an assistant that does not exist).
 func (s *Store) conversationCount(ctx context.Context, assistantID any) (int64, error) {
 	var n int64
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT conversation_count FROM assistants WHERE id = $1`), assistantID).Scan(&n)

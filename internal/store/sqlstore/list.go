@@ -61,7 +61,8 @@ const (
 	planProbe
 	// planRows reads the rows of ids, the row ids of every conversation that the list's
 	// conditions match (Dialect.IDList), and sorts them: the page's statement is then a
-	// lookup by id, far cheaper to plan than the conditions (a query by id or order number).
+	// lookup by id, far cheaper to plan than the conditions (words with an order number or
+	// with filters).
 	planRows
 )
 
