@@ -127,6 +127,7 @@ type Report struct {
 	Kinds    []KindReport      `json:"kinds"`
 	Mixed    *MixedReport      `json:"mixed,omitempty"`
 	Memory   map[string]Memory `json:"memory"`
+	CPU      map[string]CPU    `json:"cpu"`
 	PeakRSS  int64             `json:"peak_rss_bytes"`
 	DB       *DBSize           `json:"db_size,omitempty"`
 	Settings Config            `json:"settings"`
@@ -242,7 +243,7 @@ type MixedReport struct {
 func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, error) {
 	cfg.Defaults()
 	p := cfg.Progress
-	rep := &Report{Date: time.Now().UTC(), Machine: machine(), Memory: map[string]Memory{}, Settings: cfg, Failures: []string{},
+	rep := &Report{Date: time.Now().UTC(), Machine: machine(), Memory: map[string]Memory{}, CPU: map[string]CPU{}, Settings: cfg, Failures: []string{},
 		Dataset: DatasetInfo{Seed: ds.Facts.Seed, Conversations: ds.Facts.Conversations, Messages: ds.Facts.Messages,
 			NDJSONBytes: ds.Facts.Bytes, From: ds.Facts.Start, To: ds.Facts.End, Words: ds.Facts.Words}}
 	if t.Store != nil {
@@ -277,7 +278,9 @@ func Run(ctx context.Context, cfg Config, t *Target, ds *Dataset) (*Report, erro
 				}
 			}
 		}
+		mark := markCPU(t.PID)
 		err := fn()
+		rep.CPU[name] = mark.since(t.PID)
 		if stopProfile != nil {
 			stopProfile()
 		}

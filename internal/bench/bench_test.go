@@ -62,6 +62,11 @@ func TestBenchmarkSmall(t *testing.T) {
 		if rep.Posts == nil || rep.Posts.Created != 300 || !rep.Posts.Verified || rep.Posts.Lost != 0 {
 			t.Errorf("posts = %+v, want 300 created and verified", rep.Posts)
 		}
+		for _, ph := range []string{"load", "posts", "reads", "mixed"} {
+			if c, ok := rep.CPU[ph]; !ok || c.Seconds <= 0 || c.Bench <= 0 || c.Machine <= 0 {
+				t.Errorf("CPU of phase %s = %+v, %v: want its length and the benchmark's and the machine's use", ph, c, ok)
+			}
+		}
 		seen := map[string]bool{}
 		for _, k := range rep.Kinds {
 			seen[k.Kind] = true

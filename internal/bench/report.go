@@ -124,6 +124,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+	r.writeCPU(w)
 	if r.DB != nil {
 		fmt.Fprintf(w, "database size %s:", mb(r.DB.Bytes))
 		for k, v := range r.DB.Parts {
@@ -141,5 +142,38 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 	} else {
 		fmt.Fprintln(w, "all checks passed: counts loaded = generated, no POST lost, every read found what it must")
+	}
+}
+
+// writeCPU prints where each phase's processor time went, and the server's CPU time per
+// operation of the write phases and the mixed load.
+func (r *Report) writeCPU(w io.Writer) {
+	if len(r.CPU) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "CPU in cores (server / load generator / whole machine, of %d):", r.Machine.CPUs)
+	for _, ph := range []string{"load", "analysis", "posts", "reads", "mixed"} {
+		if c, ok := r.CPU[ph]; ok {
+			fmt.Fprintf(w, " %s %.2f / %.2f / %.2f", ph, c.Server, c.Bench, c.Machine)
+		}
+	}
+	fmt.Fprintln(w)
+	var per []string
+	perOp := func(what, ph string, n float64) {
+		if c, ok := r.CPU[ph]; ok && c.Server > 0 && n > 0 {
+			per = append(per, fmt.Sprintf("%s %.0f µs", what, c.Server*c.Seconds/n*1e6))
+		}
+	}
+	if l := r.Load; l != nil {
+		perOp("imported message", "load", float64(l.Messages))
+	}
+	if p := r.Posts; p != nil {
+		perOp("POST", "posts", float64(p.Created))
+	}
+	if m := r.Mixed; m != nil {
+		perOp("mixed read", "mixed", float64(m.Requests))
+	}
+	if len(per) > 0 {
+		fmt.Fprintf(w, "server CPU time per %s\n", strings.Join(per, ", per "))
 	}
 }
