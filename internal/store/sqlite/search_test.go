@@ -8,22 +8,30 @@ import (
 	cv "github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/search"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/store/sqlstore"
 )
+
+// storeWithAssistant opens a store in a new file, closed after the test, with one assistant.
+func storeWithAssistant(t *testing.T) (*sqlstore.Store, cv.Assistant) {
+	t.Helper()
+	st, err := OpenFile(t.Context(), filepath.Join(t.TempDir(), FileName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a, err := st.CreateAssistant(t.Context(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, a
+}
 
 // TestFirstTitleLeavesDocument: a first title made of a visitor message's words does not
 // rewrite the search document (its stored fields stay as they were: no FTS5 work), yet finds the
 // conversation; a title of new words, and an edited message, write the fields whole.
 func TestFirstTitleLeavesDocument(t *testing.T) {
 	ctx := t.Context()
-	st, err := OpenFile(ctx, filepath.Join(t.TempDir(), FileName), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	a, err := st.CreateAssistant(ctx, "A")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, a := storeWithAssistant(t)
 	name := "Ana Ruiz"
 	out, err := st.CreateConversations(ctx, a.ID, []cv.NewConversation{{Source: cv.SourceAPI, VisitorName: &name,
 		Messages: []cv.NewMessage{{Author: cv.AuthorVisitor, Content: "Where is my parcel ORD-77?"}}}})
@@ -82,15 +90,7 @@ func TestFirstTitleLeavesDocument(t *testing.T) {
 // then keeps to meta and body), while an ordinary word is searched without the column filter.
 func TestSearchSkipsAssistantTokens(t *testing.T) {
 	ctx := t.Context()
-	st, err := OpenFile(ctx, filepath.Join(t.TempDir(), FileName), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	a, err := st.CreateAssistant(ctx, "A")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, a := storeWithAssistant(t)
 	for _, text := range []string{"Hello there", "Order done, thanks"} {
 		if _, err := st.CreateConversations(ctx, a.ID, []cv.NewConversation{{Source: cv.SourceAPI,
 			Messages: []cv.NewMessage{{Author: cv.AuthorVisitor, Content: text}}}}); err != nil {

@@ -155,8 +155,9 @@ func inText(q search.Query, expr string) string {
 	return expr
 }
 
-// mayBeAidToken reports whether the word w (letters and digits, lower case, as search.Tokens
-// gives them) is an assistant token or the start of one: "a" and at most 32 hexadecimal digits.
+// mayBeAidToken reports whether the word w (letters and digits, as search.Tokens gives them;
+// folded to lower case here too, as FTS5 folds a query) is an assistant token or the start of
+// one: "a" and at most 32 hexadecimal digits.
 func mayBeAidToken(w string) bool {
 	w = strings.ToLower(w)
 	if len(w) == 0 || len(w) > len("a")+32 || w[0] != 'a' {

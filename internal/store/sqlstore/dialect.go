@@ -73,8 +73,9 @@ type Dialect interface {
 	InsertSearch(rid int64, assistantID, meta, body string) (string, []any)
 	// UpdateSearchMeta ($1 row id, $2 text) replaces the document's conversation fields (an
 	// engine may skip new fields whose added words the body holds in the same order, so that
-	// no query could tell; see the dialects); AppendSearchBody ($1 row id, $2 text, $3 size cap) adds a message's text unless the body
-	// has reached the cap; DeleteSearch ($1 row id) removes the document.
+	// no query could tell; see the dialects); AppendSearchBody ($1 row id, $2 text, $3 size
+	// cap) adds a message's text unless the body has reached the cap; DeleteSearch ($1 row
+	// id) removes the document.
 	UpdateSearchMeta() string
 	AppendSearchBody() string
 	DeleteSearch() string
