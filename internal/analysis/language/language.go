@@ -116,12 +116,23 @@ func (m *Model) candidates(text string, cands []int) []int {
 	return cands
 }
 
+// shortNgramW weighs the n-gram table on texts of at most shortRunes characters, in place of
+// the model's NgramW (0.8): with a few words the large corpora's counts are worth more against
+// the 300 sentences a language that the Naive Bayes part learnt from. Chosen on contiguous
+// held-out blocks of the development sentences (lingua-style word pairs 87.5% at 0.8, 87.8% at
+// 1.3, 87.9% at 2; first two words 84.1%, 84.2%, 84.0%; sentences unchanged).
+const shortNgramW = 1.3
+
 // baseScores adds the Naive Bayes and n-gram table log-likelihoods of text to sc (the
 // candidates' entries are meaningful); false when the model knows none of its features.
 func (m *Model) baseScores(text string, cands []int, sc []float64) bool {
 	known := m.scores(text, sc)
 	if m.ngrams != nil {
-		known += m.ngrams.score(text, cands, m.ngramW, sc)
+		w := m.ngramW
+		if utf8.RuneCountInString(text) <= shortRunes {
+			w = shortNgramW
+		}
+		known += m.ngrams.score(text, cands, w, sc)
 	}
 	return known > 0
 }

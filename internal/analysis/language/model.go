@@ -19,9 +19,10 @@ import (
 )
 
 // Model is a multinomial Naive Bayes model over character 2- to 4-grams of words (with their
-// boundaries), whole words and the first word (and its first and last n-grams), with
-// per-language log-probabilities, plus the shipped n-gram table's log-likelihood (weight NgramW)
-// and per-language biases for texts over 32 characters. Feature strings are kept only as 64-bit hashes.
+// boundaries) and whole words, with per-language log-probabilities, plus the shipped n-gram
+// table's log-likelihood (weight NgramW on texts over 32 characters, shortNgramW on shorter ones)
+// and per-language biases for texts over 32 characters. Feature strings are kept only as 64-bit
+// hashes.
 type Model struct {
 	Langs    []string  // ISO 639-1 codes
 	totals   []float64 // feature count per language
@@ -102,15 +103,9 @@ func fnvRune(h uint64, r rune) uint64 {
 
 const wordSeed = fnvOffset ^ 0x5bd1e995
 
-// firstSeed marks the features of a text's first word (the word, and its n-grams at its
-// beginning and end): words that open sentences and messages ("The", "Der", "Во") differ from
-// the rest.
-const firstSeed = 0x9e3779b97f4a7c15
-
 // features calls fn for every feature of text with its weight class (true: word feature).
 func features(text string, fn func(h uint64, word bool)) {
 	var rs []rune
-	first := true
 	for _, w := range textutil.Words(strings.ToLower(text)) {
 		rs = rs[:0]
 		rs = append(rs, ' ')
@@ -132,12 +127,7 @@ func features(text string, fn func(h uint64, word bool)) {
 				h = fnvRune(h, r)
 			}
 			fn(h, true)
-			if first {
-				fn(h^firstSeed, true)
-			}
 		}
-		wasFirst := first
-		first = false
 		for i := range rs {
 			h := uint64(fnvOffset)
 			for n := 1; n <= 4 && i+n <= len(rs); n++ {
@@ -146,9 +136,6 @@ func features(text string, fn func(h uint64, word bool)) {
 					continue // single letters say little and touch every language's entry
 				}
 				fn(h, false)
-				if wasFirst && (i == 0 || i+n == len(rs)) {
-					fn(h^firstSeed, false) // the first word's beginning and ending
-				}
 			}
 		}
 	}
