@@ -149,7 +149,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var files multiFlag
 	fs.Var(&files, "file", "the labelled data (repeat for several sentiment files; a folder of <iso>.txt files for language)")
 	quick := fs.Bool("quick", false, "skip cross-validation (sentiment, language) and measure only the shipped models")
-	errorsTo := fs.String("errors", "", "language: also write the held-out errors to this file (tab-separated: sentence or words, label, answer, text)")
+	errorsTo := fs.String("errors", "", "language: also write the held-out errors (with --quick, the shipped model's) to this file (tab-separated: sentence, words or pair; label; answer; text)")
 	if err := parse(fs, args[1:], 0); err != nil {
 		return err
 	}

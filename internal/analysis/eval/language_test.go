@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,6 +93,41 @@ func TestWordPair(t *testing.T) {
 		}
 		if WordPair(in) != got {
 			t.Errorf("WordPair(%q) is not deterministic", in)
+		}
+	}
+}
+
+// TestLanguageQuickErrors: with SkipCV the shipped model's misses are written, on any folder of
+// the same format (here one German sentence filed as English, one English sentence right).
+func TestLanguageQuickErrors(t *testing.T) {
+	dir := t.TempDir()
+	text := "Der kleine Hund läuft jeden Morgen schnell über die große Straße.\nThe weather in London was unusually warm yesterday afternoon.\n"
+	if err := os.WriteFile(filepath.Join(dir, "en.txt"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errs bytes.Buffer
+	r, err := Language(dir, LanguageOptions{SkipCV: true, Errors: &errs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Samples != 2 || r.Sentence != 0.5 || r.Median != 0.5 || r.Folds != 0 {
+		t.Errorf("samples %d, sentence %.2f, median %.2f, folds %d; want 2, 0.50, 0.50, 0", r.Samples, r.Sentence, r.Median, r.Folds)
+	}
+	lines := strings.Split(strings.TrimSuffix(errs.String(), "\n"), "\n")
+	want := map[string]bool{
+		"sentence\ten\tde\tDer kleine Hund läuft jeden Morgen schnell über die große Straße.": false,
+	}
+	for _, l := range lines {
+		if _, ok := want[l]; ok {
+			want[l] = true
+		}
+		if !strings.HasPrefix(l, "sentence\ten\tde\t") && !strings.HasPrefix(l, "words\ten\tde\t") && !strings.HasPrefix(l, "pair\ten\tde\t") {
+			t.Errorf("error line %q", l)
+		}
+	}
+	for l, seen := range want {
+		if !seen {
+			t.Errorf("missing error line %q in %q", l, errs.String())
 		}
 	}
 }
