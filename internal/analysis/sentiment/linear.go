@@ -719,8 +719,20 @@ func (m *Linear) judge(s *Scorer, text string, t []string, dense [nDense]float64
 	}
 	score, _ = gate(score+m.A*dense[1], strength, dense)
 	lab = classLabel(z, [2]float64{}, dense)
+	if math.Abs(dense[1]) >= strongCompound && lab == -vaderLabel(dense[1]) {
+		lab = vaderLabel(dense[1]) // see strongCompound
+	}
 	return agree(score, lab), z, lab
 }
+
+// strongCompound: when VADER's compound is at least this strong, the label does not take the
+// opposite polarity. The learned words come from movie reviews and editorials, where "pretty",
+// "movie" or "I don't know" lean negative; without this, "That was pretty awesome." (compound
+// 0.81) and a quarter of the positive tweets that the model reads against VADER came out
+// negative. Cost, 10-fold held out: movie snippets 66.7% -> 63.8% (VADER 54.4%), editorials
+// unchanged (61.1%); trained on one development set and measured on the other, 54.8% -> 55.7%
+// on the editorials (VADER 55.6%), movie snippets unchanged (53.0%). See docs/analysis.md.
+const strongCompound = 0.5
 
 // agree returns score, or 0 when its sign contradicts the label (a few percent of texts, near
 // the border: the label and the score come from different models).

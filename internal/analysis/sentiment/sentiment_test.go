@@ -32,6 +32,26 @@ func TestEnglish(t *testing.T) {
 	}
 }
 
+// TestStrongLexiconPolarity: a text that VADER reads as strongly positive (or negative) never
+// gets the opposite label, though the learned words lean the other way ("pretty", "movie",
+// "I don't know" in the movie reviews). Each of these came out negative before strongCompound.
+func TestStrongLexiconPolarity(t *testing.T) {
+	s := Default()
+	for _, text := range []string{
+		"gotta say, that was pretty freakin awesome of me",
+		"That was pretty awesome. The subtitling in that movie was well-done too.",
+		"3yo so well behaved at PTA meeting.  I don't know how I got so lucky!",
+	} {
+		c := s.vader.PolarityScores(text).Compound
+		if c < 0.5 {
+			t.Fatalf("%q: compound %.2f, the case needs a strong one", text, c)
+		}
+		if r := s.English(text); r.Label == Negative || r.Score < 0 {
+			t.Errorf("%q (compound %.2f): %+v, want no negative", text, c, r)
+		}
+	}
+}
+
 func TestOtherLanguages(t *testing.T) {
 	s := Default()
 	cases := []struct{ text, lang, want string }{
